@@ -1,0 +1,379 @@
+"""Load images from disk into arrays that scikit-learn estimators accept.
+
+The notes keep a labelled image set as one folder per class::
+
+    data/cats_and_dogs/
+        cats/  cat001.jpg  cat002.png ...
+        dogs/  dog001.jpg  dog002.png ...
+
+:func:`load_image_folder` turns such a tree into a :class:`~sklearn.utils.Bunch`
+in the spirit of :func:`sklearn.datasets.load_digits`: ``data`` of shape
+``(n, h*w*c)`` for a ``Pipeline``, ``images`` of shape ``(n, h, w[, c])`` for
+the convolution code, and ``target``/``target_names`` from the folder names.
+:func:`load_image` reads one file the same way (the command line
+``sknnedu predict MODEL IMAGE...`` uses it), so an image seen at prediction time
+goes through exactly the conversions the training images went through.
+
+Every image, whatever its file format, becomes floating point in ``[0, 1]``:
+
+==================== ===================================================
+read from the file   becomes
+==================== ===================================================
+uint8 / uint16 / ... divided by the dtype's maximum (``img_as_float``)
+bool                 0.0 / 1.0
+float (e.g. TIFF)    kept as is; values outside [0, 1] are an error
+(h, w) gray          stacked to (h, w, 3), or kept with ``as_gray=True``
+(h, w, 2) gray+alpha composited on white, then as gray
+(h, w, 3) RGB        kept, or ``rgb2gray`` with ``as_gray=True``
+(h, w, 4) RGBA       composited on white (``rgba2rgb``)
+(frames, h, w, c)    first frame (animated GIF)
+==================== ===================================================
+
+and is then resized to ``image_size`` with ``skimage.transform.resize``
+(bilinear, with Gaussian anti-aliasing when shrinking).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from numbers import Integral
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from skimage import io
+from skimage.color import gray2rgb, rgb2gray, rgba2rgb
+from skimage.transform import resize
+from skimage.util import img_as_float32, img_as_float64
+from sklearn.utils import Bunch
+
+__all__ = ["load_image", "load_image_folder"]
+
+_ON_ERROR = ("raise", "skip")
+
+
+# --------------------------------------------------------------------------- #
+# Argument checks
+# --------------------------------------------------------------------------- #
+def _check_image_size(image_size: Any) -> tuple[int, int] | None:
+    """Return ``image_size`` as ``(h, w)``, or None; an int n means ``(n, n)``."""
+    if image_size is None:
+        return None
+    if isinstance(image_size, Integral) and not isinstance(image_size, bool):
+        size: tuple[Any, ...] = (image_size, image_size)
+    elif isinstance(image_size, (tuple, list)) and len(image_size) == 2:
+        size = tuple(image_size)
+    else:
+        raise ValueError(
+            f"image_size must be None, an int or an (h, w) pair of ints, got {image_size!r}"
+        )
+    if not all(isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in size):
+        raise ValueError(f"image_size must hold positive ints, got {image_size!r}")
+    return int(size[0]), int(size[1])
+
+
+def _check_dtype(dtype: Any) -> np.dtype:
+    """Return ``dtype`` as a numpy floating dtype, or raise ValueError."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.kind != "f":
+        raise ValueError(f"dtype must be a floating dtype such as np.float32, got {dtype!r}")
+    return dt
+
+
+# --------------------------------------------------------------------------- #
+# One file
+# --------------------------------------------------------------------------- #
+def _read(path: str) -> np.ndarray:
+    """``skimage.io.imread``, with every decoding failure as ``ValueError``."""
+    try:
+        with warnings.catch_warnings():
+            # imageio imports its legacy plugins (DICOM, ...) while it looks for one
+            # that reads a non-image file; their deprecation notices are noise here
+            warnings.filterwarnings(
+                "ignore", message="The legacy .* plugin is deprecated", category=DeprecationWarning
+            )
+            return np.asarray(io.imread(path))
+    except MemoryError:
+        raise
+    except Exception as exc:  # PIL, imageio and tifffile raise many kinds
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ValueError(f"Cannot read image {path}: {reason}") from exc
+
+
+def _to_float_rgb(img: np.ndarray, path: str, as_gray: bool, dtype: np.dtype) -> np.ndarray:
+    """Decoded array -> float (h, w, 3), or (h, w) with ``as_gray``, in [0, 1]."""
+    if img.ndim == 4:  # (frames, h, w, c): animated GIF, keep the first frame
+        img = img[0]
+    if img.ndim == 3 and img.shape[-1] == 1:
+        img = img[..., 0]
+    if not (img.ndim == 2 or (img.ndim == 3 and img.shape[-1] in (2, 3, 4))):
+        raise ValueError(
+            f"Cannot read image {path}: unsupported array shape {img.shape}; expected "
+            "(h, w) gray, (h, w, 3) RGB or (h, w, 4) RGBA"
+        )
+    if img.size == 0:
+        raise ValueError(f"Cannot read image {path}: it is empty (shape {img.shape})")
+
+    # float32 output is computed in float32, anything wider in float64
+    to_float = img_as_float32 if dtype.itemsize <= 4 else img_as_float64
+    was_float = img.dtype.kind == "f"
+    img = to_float(img)
+    if was_float and not np.all((img >= 0) & (img <= 1)):  # also catches NaN
+        raise ValueError(
+            f"Cannot read image {path}: its float pixels lie in "
+            f"[{np.nanmin(img):g}, {np.nanmax(img):g}], expected [0, 1]"
+        )
+
+    if img.ndim == 3 and img.shape[-1] == 2:  # gray + alpha -> RGBA
+        img = np.concatenate([img[..., :1], img[..., :1], img[..., :1], img[..., 1:]], axis=-1)
+    if img.ndim == 3 and img.shape[-1] == 4:
+        img = rgba2rgb(img)  # composite on a white background
+    if as_gray:
+        return rgb2gray(img) if img.ndim == 3 else img
+    return gray2rgb(img) if img.ndim == 2 else img
+
+
+def _load(path: str, size: tuple[int, int] | None, as_gray: bool, dtype: np.dtype) -> np.ndarray:
+    """Read, convert and resize one file; arguments already checked."""
+    img = _to_float_rgb(_read(path), path, as_gray, dtype)
+    if size is not None and img.shape[:2] != size:
+        # resize keeps the trailing channel axis; clip=True keeps [0, 1]
+        img = resize(img, size, anti_aliasing=True)
+    return img.astype(dtype, copy=False)
+
+
+def load_image(
+    path: str | os.PathLike[str],
+    *,
+    image_size: int | tuple[int, int] | None = None,
+    as_gray: bool = False,
+    dtype: Any = np.float32,
+) -> np.ndarray:
+    """Read one image file as a float array in [0, 1].
+
+    The conversions are those of :func:`load_image_folder` (see the module
+    docstring), so a single image read here matches the training images.
+
+    Parameters
+    ----------
+    path : str or path-like
+        An image file in any format ``skimage.io.imread`` reads (PNG, JPEG,
+        BMP, TIFF, GIF, ...).
+    image_size : int or (h, w) tuple, default=None
+        Resize to this shape (an int n means (n, n)) with
+        ``skimage.transform.resize(..., anti_aliasing=True)``. None keeps the
+        file's size.
+    as_gray : bool, default=False
+        Return luminance ``rgb2gray`` of shape (h, w) instead of (h, w, 3).
+    dtype : floating dtype, default=np.float32
+        dtype of the returned array.
+
+    Returns
+    -------
+    image : ndarray of shape (h, w, 3), or (h, w) when ``as_gray``
+        Pixel values in [0, 1].
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    IsADirectoryError
+        If ``path`` is a folder (use :func:`load_image_folder`).
+    ValueError
+        If the file is not an image or is corrupt (the message names the file),
+        or an argument is invalid.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from skimage.io import imsave
+    >>> from sknnedu.datasets import load_image
+    >>> f = os.path.join(tempfile.mkdtemp(), "red.png")
+    >>> red = np.tile(np.array([255, 0, 0], np.uint8), (4, 6, 1))
+    >>> imsave(f, red, check_contrast=False)
+    >>> img = load_image(f, image_size=2)
+    >>> img.shape, img.dtype, img[0, 0].tolist()
+    ((2, 2, 3), dtype('float32'), [1.0, 0.0, 0.0])
+    """
+    size = _check_image_size(image_size)
+    dt = _check_dtype(dtype)
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"Image file not found: '{path}'")
+    if os.path.isdir(path):
+        raise IsADirectoryError(
+            f"'{path}' is a folder, not an image file; use load_image_folder for a folder"
+        )
+    return _load(path, size, bool(as_gray), dt)
+
+
+# --------------------------------------------------------------------------- #
+# A folder of class folders
+# --------------------------------------------------------------------------- #
+def _visible(entries: Any) -> list[Path]:
+    """Sorted entries whose names do not start with '.' (hidden)."""
+    return sorted((p for p in entries if not p.name.startswith(".")), key=lambda p: p.name)
+
+
+def load_image_folder(
+    path: str | os.PathLike[str],
+    *,
+    image_size: int | tuple[int, int] | None = None,
+    as_gray: bool = False,
+    on_error: str = "raise",
+    dtype: Any = np.float32,
+) -> Bunch:
+    """Load a labelled image set stored as one subfolder per class.
+
+    ``path/cats/*.png`` and ``path/dogs/*.jpg`` give ``target_names
+    == ['cats', 'dogs']`` and ``target`` 0 for cats, 1 for dogs. Class folders
+    are sorted by name; names starting with ``'.'`` are ignored, as are plain
+    files directly in ``path`` and folders inside a class folder. Every other
+    file in a class folder is read with :func:`load_image`, so a stray
+    ``README.txt`` is reported, not silently dropped.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The folder holding the class subfolders.
+    image_size : int or (h, w) tuple, default=None
+        Resize every image to this shape (an int n means (n, n)). None keeps
+        the files' size, which must then be the same for all of them.
+    as_gray : bool, default=False
+        Load luminance images of shape (h, w) instead of (h, w, 3).
+    on_error : {'raise', 'skip'}, default='raise'
+        What to do with a file that is not a readable image: raise
+        ``ValueError``, or warn (``UserWarning`` naming the file) and skip it.
+    dtype : floating dtype, default=np.float32
+        dtype of ``data`` and ``images``.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object with attributes
+
+        data : ndarray of shape (n, h*w*c)
+            One flattened image per row, values in [0, 1]; c is 3, or 1 with
+            ``as_gray`` (then the row has h*w values).
+        images : ndarray of shape (n, h, w, 3), or (n, h, w) with ``as_gray``
+            The same pixels as ``data`` (the two share memory).
+        target : ndarray of shape (n,), int64
+            Class index of each image into ``target_names``.
+        target_names : list of str
+            Class (subfolder) names, sorted.
+        filenames : list of str
+            Path of each image, in the order of ``data``.
+        image_shape : tuple
+            ``images.shape[1:]``.
+        DESCR : str
+            One line describing what was loaded.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    NotADirectoryError
+        If ``path`` is a file.
+    ValueError
+        If there are no class subfolders or no images, if a file cannot be
+        read (with ``on_error='raise'``), if the images differ in size and
+        ``image_size`` is None, or if an argument is invalid.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from skimage.io import imsave
+    >>> from sknnedu.datasets import load_image_folder
+    >>> root = tempfile.mkdtemp()
+    >>> for name, value in [("cats", 0), ("dogs", 255)]:
+    ...     os.mkdir(os.path.join(root, name))
+    ...     for i in range(2):
+    ...         img = np.full((5, 4), value, np.uint8)
+    ...         imsave(os.path.join(root, name, f"{i}.png"), img, check_contrast=False)
+    >>> ds = load_image_folder(root, image_size=(3, 3))
+    >>> ds.data.shape, ds.images.shape, ds.target.tolist(), ds.target_names
+    ((4, 27), (4, 3, 3, 3), [0, 0, 1, 1], ['cats', 'dogs'])
+    """
+    size = _check_image_size(image_size)
+    dt = _check_dtype(dtype)
+    if on_error not in _ON_ERROR:
+        raise ValueError(f"on_error must be one of {_ON_ERROR}, got {on_error!r}")
+    as_gray = bool(as_gray)
+
+    root = Path(path)
+    if not root.exists():
+        raise FileNotFoundError(f"Image folder not found: '{root}'")
+    if not root.is_dir():
+        raise NotADirectoryError(
+            f"'{root}' is not a folder; load_image_folder expects a folder with one "
+            "subfolder per class (use load_image for a single file)"
+        )
+
+    visible = _visible(root.iterdir())
+    class_dirs = [p for p in visible if p.is_dir()]
+    if not class_dirs:
+        loose = sum(p.is_file() for p in visible)
+        hint = f"; it holds {loose} file(s) directly, move them into class folders" if loose else ""
+        raise ValueError(
+            f"No class subfolders in '{root}': expected one subfolder per class, "
+            f"e.g. '{root / 'cats'}/' and '{root / 'dogs'}/', each holding images{hint}"
+        )
+    target_names = [p.name for p in class_dirs]
+
+    images: list[np.ndarray] = []
+    target: list[int] = []
+    filenames: list[str] = []
+    n_skipped = 0
+    for label, class_dir in enumerate(class_dirs):
+        files = [p for p in _visible(class_dir.iterdir()) if p.is_file()]
+        if not files:
+            warnings.warn(
+                f"Class folder '{class_dir}' holds no files; class '{class_dir.name}' "
+                "will have no samples",
+                UserWarning,
+                stacklevel=2,
+            )
+        for file in files:
+            name = str(file)
+            try:
+                img = _load(name, size, as_gray, dt)
+            except ValueError as exc:
+                if on_error == "raise":
+                    raise
+                warnings.warn(f"{exc}; skipped", UserWarning, stacklevel=2)
+                n_skipped += 1
+                continue
+            if images and img.shape != images[0].shape:
+                raise ValueError(
+                    f"Images differ in size: '{filenames[0]}' has shape {images[0].shape} "
+                    f"but '{name}' has shape {img.shape}; pass image_size=(h, w) to "
+                    "resize them all to one size"
+                )
+            images.append(img)
+            target.append(label)
+            filenames.append(name)
+
+    if not images:
+        why = f" ({n_skipped} unreadable file(s) skipped)" if n_skipped else ""
+        raise ValueError(
+            f"No images found in '{root}'{why}: expected image files (PNG, JPEG, ...) "
+            f"in its class subfolders {target_names}"
+        )
+
+    stacked = np.stack(images)
+    return Bunch(
+        data=stacked.reshape(len(stacked), -1),
+        images=stacked,
+        target=np.asarray(target, dtype=np.int64),
+        target_names=target_names,
+        filenames=filenames,
+        image_shape=stacked.shape[1:],
+        DESCR=(
+            f"{len(stacked)} images of shape {stacked.shape[1:]} in {len(target_names)} "
+            f"classes {target_names}, loaded from '{root}'"
+        ),
+    )

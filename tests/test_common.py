@@ -1,0 +1,18 @@
+"""scikit-learn's estimator checks, with no expected failures."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sknnedu import NNClassifier
+
+ESTIMATORS = [
+    NNClassifier(max_iter=100),
+    NNClassifier(solver="sgd", max_iter=100),
+    NNClassifier(solver="rmsprop", max_iter=100),
+    NNClassifier(solver="lbfgs", max_iter=100),
+    NNClassifier([(16, "leakyrelu"), (8, "sigmoid")], learning_rate_init=0.01, max_iter=100),
+]
+
+
+@parametrize_with_checks(ESTIMATORS)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)

@@ -1,0 +1,331 @@
+"""Tests for sknnedu.datasets: folders of small PNGs written into tmp_path."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage.io import imsave
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils import Bunch
+
+from sknnedu.datasets import load_image, load_image_folder
+
+# class name -> (how the PNG stores it, the RGB colour in [0, 1] it must load as)
+RGB = np.array([200, 100, 50], dtype=np.uint8)
+GRAY = 128
+RGBA = np.array([10, 220, 90, 255], dtype=np.uint8)
+EXPECTED = {
+    "apples": RGB / 255,
+    "bananas": np.full(3, GRAY / 255),
+    "cherries": RGBA[:3] / 255,
+}
+N_PER_CLASS = 4
+
+
+def _save(path: Path, img: np.ndarray) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    imsave(path, img, check_contrast=False)
+    return path
+
+
+def _constant(kind: str, shape: tuple[int, int]) -> np.ndarray:
+    """A constant image of the class's colour, in the class's pixel format."""
+    if kind == "apples":
+        return np.tile(RGB, (*shape, 1))
+    if kind == "bananas":
+        return np.full(shape, GRAY, dtype=np.uint8)
+    return np.tile(RGBA, (*shape, 1))
+
+
+def _make_folder(root: Path, sizes: list[tuple[int, int]]) -> Path:
+    """3 classes x 4 images: RGB apples, gray bananas, RGBA cherries."""
+    # created out of order: the loader must sort class names
+    for kind in ["cherries", "apples", "bananas"]:
+        for i in range(N_PER_CLASS):
+            _save(root / kind / f"img{i}.png", _constant(kind, sizes[i % len(sizes)]))
+    return root
+
+
+@pytest.fixture
+def same_size(tmp_path: Path) -> Path:
+    return _make_folder(tmp_path / "fruit", [(6, 5)])
+
+
+@pytest.fixture
+def mixed_size(tmp_path: Path) -> Path:
+    return _make_folder(tmp_path / "fruit", [(6, 5), (9, 12), (4, 4), (16, 7)])
+
+
+# --------------------------------------------------------------------------- #
+# What comes back
+# --------------------------------------------------------------------------- #
+def test_bunch_fields_shapes_and_labels(same_size: Path) -> None:
+    ds = load_image_folder(same_size)
+    assert isinstance(ds, Bunch)
+    n = 3 * N_PER_CLASS
+    assert ds.images.shape == (n, 6, 5, 3)
+    assert ds.data.shape == (n, 6 * 5 * 3)
+    assert ds.image_shape == (6, 5, 3)
+    assert ds.data.dtype == ds.images.dtype == np.float32
+    np.testing.assert_array_equal(ds.data, ds.images.reshape(n, -1))
+    assert ds.target_names == ["apples", "bananas", "cherries"]
+    assert ds.target.dtype.kind == "i" and ds.target.shape == (n,)
+    np.testing.assert_array_equal(ds.target, np.repeat([0, 1, 2], N_PER_CLASS))
+    assert len(ds.filenames) == n and all(isinstance(f, str) for f in ds.filenames)
+    for file, label in zip(ds.filenames, ds.target):
+        assert Path(file).is_file()
+        assert Path(file).parent.name == ds.target_names[label]
+    assert ds.data.min() >= 0 and ds.data.max() <= 1
+    assert "12 images" in ds.DESCR
+
+
+def test_pixel_content_survives(same_size: Path) -> None:
+    ds = load_image_folder(same_size)
+    for img, label in zip(ds.images, ds.target):
+        colour = EXPECTED[ds.target_names[label]]
+        np.testing.assert_allclose(img, np.broadcast_to(colour, img.shape), atol=1e-6)
+
+
+def test_as_gray_is_luminance(same_size: Path) -> None:
+    ds = load_image_folder(same_size, as_gray=True)
+    assert ds.images.shape == (12, 6, 5)
+    assert ds.data.shape == (12, 30)
+    assert ds.image_shape == (6, 5)
+    # ITU-R 709 luma, the weights skimage.color.rgb2gray documents
+    weights = np.array([0.2125, 0.7154, 0.0721])
+    for img, label in zip(ds.images, ds.target):
+        expected = EXPECTED[ds.target_names[label]] @ weights
+        np.testing.assert_allclose(img, expected, atol=1e-5)
+
+
+def test_str_path_and_float64(same_size: Path) -> None:
+    ds = load_image_folder(str(same_size), dtype=np.float64)
+    assert ds.data.dtype == ds.images.dtype == np.float64
+    ref = load_image_folder(same_size)
+    np.testing.assert_allclose(ds.data, ref.data, atol=1e-6)
+
+
+def test_data_feeds_a_classifier(same_size: Path) -> None:
+    ds = load_image_folder(same_size)
+    clf = LogisticRegression().fit(ds.data, ds.target)
+    assert clf.score(ds.data, ds.target) == 1.0
+
+
+# --------------------------------------------------------------------------- #
+# Sizes
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize(("image_size", "shape"), [(7, (7, 7)), ((4, 9), (4, 9)), ([3, 2], (3, 2))])
+def test_image_size_resizes_everything(
+    mixed_size: Path, image_size: int | tuple[int, int], shape: tuple[int, int]
+) -> None:
+    ds = load_image_folder(mixed_size, image_size=image_size)
+    assert ds.images.shape == (12, *shape, 3)
+    assert ds.image_shape == (*shape, 3)
+    for img, label in zip(ds.images, ds.target):  # constant colours stay constant
+        colour = EXPECTED[ds.target_names[label]]
+        np.testing.assert_allclose(img, np.broadcast_to(colour, img.shape), atol=1e-6)
+
+
+def test_image_size_with_as_gray(mixed_size: Path) -> None:
+    ds = load_image_folder(mixed_size, image_size=5, as_gray=True)
+    assert ds.images.shape == (12, 5, 5)
+    assert ds.data.shape == (12, 25)
+
+
+def test_differing_sizes_need_image_size(mixed_size: Path) -> None:
+    first = str(mixed_size / "apples" / "img0.png")
+    second = str(mixed_size / "apples" / "img1.png")
+    with pytest.raises(ValueError, match="image_size") as info:
+        load_image_folder(mixed_size)
+    msg = str(info.value)
+    assert first in msg and second in msg
+    assert "(6, 5, 3)" in msg and "(9, 12, 3)" in msg
+
+
+def test_downsampling_is_anti_aliased(tmp_path: Path) -> None:
+    # a 1-pixel checkerboard shrunk 4x must average to grey, not alias to 0 or 1
+    board = (np.indices((32, 32)).sum(axis=0) % 2 * 255).astype(np.uint8)
+    f = _save(tmp_path / "board.png", board)
+    small = load_image(f, image_size=8, as_gray=True)
+    assert small.shape == (8, 8)
+    np.testing.assert_allclose(small[2:-2, 2:-2], 0.5, atol=0.1)
+
+
+# --------------------------------------------------------------------------- #
+# Bad files
+# --------------------------------------------------------------------------- #
+def _bad_bytes(kind: str, good_png: Path) -> tuple[str, bytes]:
+    data = good_png.read_bytes()
+    return {
+        "truncated": ("broken.png", data[: len(data) // 2]),
+        "header-only": ("header.png", data[:30]),
+        "empty": ("empty.png", b""),
+        "text": ("README.txt", b"these are pictures of fruit\n"),
+    }[kind]
+
+
+@pytest.mark.parametrize("kind", ["truncated", "header-only", "empty", "text"])
+def test_unreadable_file_raises_naming_it(same_size: Path, kind: str) -> None:
+    name, payload = _bad_bytes(kind, same_size / "apples" / "img0.png")
+    bad = same_size / "bananas" / name
+    bad.write_bytes(payload)
+    with pytest.raises(ValueError, match=re.escape(f"Cannot read image {bad}")):
+        load_image_folder(same_size)
+    with pytest.raises(ValueError, match=re.escape(str(bad))):
+        load_image(bad)
+
+
+def test_on_error_skip_warns_and_skips(same_size: Path) -> None:
+    png = (same_size / "apples" / "img0.png").read_bytes()
+    broken = same_size / "bananas" / "broken.png"
+    broken.write_bytes(png[: len(png) // 2])
+    note = same_size / "cherries" / "notes.txt"
+    note.write_text("not an image")
+    with pytest.warns(UserWarning) as record:
+        ds = load_image_folder(same_size, on_error="skip")
+    messages = " ".join(str(w.message) for w in record)
+    assert str(broken) in messages and str(note) in messages
+    assert ds.images.shape[0] == 3 * N_PER_CLASS
+    assert str(broken) not in ds.filenames and str(note) not in ds.filenames
+
+
+def test_on_error_skip_everything_unreadable(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.txt").write_text("nope")
+    with pytest.warns(UserWarning, match="x.txt"):
+        with pytest.raises(ValueError, match="No images found.*1 unreadable"):
+            load_image_folder(tmp_path, on_error="skip")
+
+
+def test_unknown_on_error(same_size: Path) -> None:
+    with pytest.raises(ValueError, match="on_error"):
+        load_image_folder(same_size, on_error="ignore")
+
+
+def test_float_image_outside_unit_range(tmp_path: Path) -> None:
+    f = tmp_path / "hdr.tif"
+    imsave(f, np.full((8, 9), 3.0, dtype=np.float32), check_contrast=False)
+    with pytest.raises(ValueError, match=re.escape(str(f)) + ".*expected \\[0, 1\\]"):
+        load_image(f)
+
+
+# --------------------------------------------------------------------------- #
+# Bad folders
+# --------------------------------------------------------------------------- #
+def test_missing_folder(tmp_path: Path) -> None:
+    missing = tmp_path / "nope"
+    with pytest.raises(FileNotFoundError, match=re.escape(str(missing))):
+        load_image_folder(missing)
+
+
+def test_file_passed_as_folder(same_size: Path) -> None:
+    f = same_size / "apples" / "img0.png"
+    with pytest.raises(NotADirectoryError, match=re.escape(str(f))):
+        load_image_folder(f)
+
+
+def test_empty_folder(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=re.escape(f"No class subfolders in '{tmp_path}'")):
+        load_image_folder(tmp_path)
+
+
+def test_images_directly_in_folder(tmp_path: Path) -> None:
+    _save(tmp_path / "img0.png", np.zeros((3, 3), np.uint8))
+    with pytest.raises(ValueError, match="No class subfolders.*1 file.*class folders"):
+        load_image_folder(tmp_path)
+
+
+def test_class_folders_without_images(tmp_path: Path) -> None:
+    (tmp_path / "cats").mkdir()
+    (tmp_path / "dogs").mkdir()
+    with pytest.warns(UserWarning, match="no files"):
+        with pytest.raises(ValueError, match=r"No images found.*\['cats', 'dogs'\]"):
+            load_image_folder(tmp_path)
+
+
+def test_empty_class_warns_but_keeps_its_index(same_size: Path) -> None:
+    (same_size / "avocados").mkdir()
+    with pytest.warns(UserWarning, match="avocados"):
+        ds = load_image_folder(same_size)
+    assert ds.target_names == ["apples", "avocados", "bananas", "cherries"]
+    np.testing.assert_array_equal(np.unique(ds.target), [0, 2, 3])
+
+
+def test_hidden_files_and_folders_ignored(same_size: Path) -> None:
+    (same_size / ".DS_Store").write_bytes(b"\x00\x01junk")
+    (same_size / "apples" / ".DS_Store").write_bytes(b"\x00\x01junk")
+    (same_size / "apples" / "._img0.png").write_bytes(b"\x00\x05AppleDouble")
+    _save(same_size / ".thumbnails" / "t.png", np.zeros((2, 2), np.uint8))
+    (same_size / "apples" / "nested").mkdir()
+    (same_size / "README.md").write_text("top-level files are not classes")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds = load_image_folder(same_size)
+    assert ds.target_names == ["apples", "bananas", "cherries"]
+    assert ds.images.shape[0] == 3 * N_PER_CLASS
+    assert not any("/." in f.replace("\\", "/") for f in ds.filenames)
+
+
+# --------------------------------------------------------------------------- #
+# load_image and file formats
+# --------------------------------------------------------------------------- #
+def test_load_image_matches_folder(mixed_size: Path) -> None:
+    ds = load_image_folder(mixed_size, image_size=(5, 6))
+    for i in [0, 5, 11]:
+        img = load_image(ds.filenames[i], image_size=(5, 6))
+        np.testing.assert_array_equal(img, ds.images[i])
+    gray = load_image(ds.filenames[0], as_gray=True)
+    assert gray.shape == (6, 5) and gray.dtype == np.float32
+
+
+def test_load_image_path_errors(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=re.escape(str(tmp_path / "x.png"))):
+        load_image(tmp_path / "x.png")
+    with pytest.raises(IsADirectoryError, match="load_image_folder"):
+        load_image(tmp_path)
+
+
+@pytest.mark.parametrize("image_size", [0, -3, (3,), (3, 0), (2, 2.5), "big", True, 2.0])
+def test_bad_image_size(same_size: Path, image_size: object) -> None:
+    with pytest.raises(ValueError, match="image_size"):
+        load_image_folder(same_size, image_size=image_size)
+    with pytest.raises(ValueError, match="image_size"):
+        load_image(same_size / "apples" / "img0.png", image_size=image_size)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.uint8, "not-a-dtype"])
+def test_bad_dtype(same_size: Path, dtype: object) -> None:
+    with pytest.raises(ValueError, match="dtype"):
+        load_image_folder(same_size, dtype=dtype)
+
+
+def test_other_formats(tmp_path: Path) -> None:
+    # 16-bit grey: scaled by 65535, not 255
+    f16 = _save(tmp_path / "deep.png", np.full((3, 4), 65535 // 5, dtype=np.uint16))
+    np.testing.assert_allclose(load_image(f16), 0.2, atol=1e-4)
+    # grey + alpha, half transparent black on white -> 0.5 grey
+    # (not 3 or 4 rows: skimage.io.imread takes (3|4, w, 2) for channels-first)
+    la = np.zeros((5, 6, 2), np.uint8)
+    la[..., 1] = 128
+    fla = tmp_path / "la.png"
+    Image.fromarray(la).save(fla)
+    np.testing.assert_allclose(load_image(fla), 1 - 128 / 255, atol=1e-6)
+    # fully transparent RGBA composites on white
+    frgba = _save(tmp_path / "clear.png", np.zeros((3, 4, 4), np.uint8))
+    np.testing.assert_allclose(load_image(frgba), 1.0)
+    # animated GIF: first frame, RGB
+    frames = [Image.new("RGB", (4, 3), c) for c in [(255, 0, 0), (0, 0, 255)]]
+    fgif = tmp_path / "anim.gif"
+    frames[0].save(fgif, save_all=True, append_images=frames[1:])
+    gif = load_image(fgif)
+    assert gif.shape == (3, 4, 3)
+    np.testing.assert_allclose(gif[1, 1], [1, 0, 0], atol=0.02)
+    # JPEG and BMP read like PNG (JPEG is lossy: approximately)
+    for ext, atol in [("jpg", 0.03), ("bmp", 1e-6)]:
+        f = _save(tmp_path / f"c.{ext}", np.tile(RGB, (8, 8, 1)))
+        np.testing.assert_allclose(load_image(f), np.broadcast_to(RGB / 255, (8, 8, 3)), atol=atol)
