@@ -532,6 +532,8 @@ default='relu'
         self.loss_curve_ = []
         self.gradient_norms_ = []
         self._optimizer_state = None
+        self._reference_loss = None
+        self._reference_weight = max(float(np.abs(w).max()) for w in self.coefs_)
         self._no_improvement_count = 0
         self.validation_scores_ = [] if self.early_stopping else None
         self.validation_loss_curve_ = [] if self.early_stopping else None
@@ -546,6 +548,22 @@ default='relu'
             f"(solver={self.solver!r}, learning_rate_init={self.learning_rate_init!r}). "
             "Lower learning_rate_init, or scale X (e.g. with StandardScaler)."
         )
+
+    def _check_divergence(self) -> None:
+        """Stop a run whose loss or weights ran away from where they started.
+
+        Two signs, checked after every epoch: the mean loss grew past three times
+        its value at initialisation (chance level), or a weight grew past 1e4
+        times the largest initial weight (plus one). Either one means the steps
+        are too big for the scale of the data.
+        """
+        if self.loss_ > 3 * self._reference_loss + 1:
+            self._diverged(f"the training loss grew from {self._reference_loss:.4g} "
+                           f"at initialisation to {self.loss_:.4g}")
+        w_max = max(float(np.abs(w).max()) for w in self.coefs_)
+        if w_max > 1e4 * (self._reference_weight + 1):
+            self._diverged(f"the largest weight grew from {self._reference_weight:.4g} "
+                           f"at initialisation to {w_max:.4g}")
 
     def _net_args(self) -> dict:
         return dict(hidden_activations=self.hidden_activations_,
@@ -670,6 +688,8 @@ default='relu'
                     sw = None if sample_weight is None else sample_weight[rows]
                     loss = self._loss_grad(X_batch, Y[rows], sw, coef_grads, intercept_grads,
                                            rng=dropout_rng, buffers=buffers, dbuffers=dbuffers)
+                    if self._reference_loss is None:
+                        self._reference_loss = loss  # at initialisation: chance level
                     total_loss += loss * (stop - start)
                     norms += [np.sqrt(np.vdot(g, g)) for g in coef_grads]
                     n_batches += 1
@@ -682,6 +702,7 @@ default='relu'
                 self.gradient_norms_.append((norms / n_batches).tolist())
                 if not all(np.isfinite(w).all() for w in self.coefs_):
                     self._diverged("the weights became non-finite")
+                self._check_divergence()
                 if self.verbose:
                     print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
                 self._update_no_improvement_count(val if self.early_stopping else None)
