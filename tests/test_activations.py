@@ -1,0 +1,77 @@
+"""Activations against their formulas, derivatives against finite differences."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from sknnedu.activations import (
+    ACTIVATIONS,
+    DERIVATIVES,
+    activation,
+    activation_derivative,
+    softmax,
+)
+
+FORMULAS = {
+    "identity": lambda z: z,
+    "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
+    "logistic": lambda z: 1 / (1 + np.exp(-z)),
+    "tanh": lambda z: (np.exp(z) - np.exp(-z)) / (np.exp(z) + np.exp(-z)),
+    "relu": lambda z: (z > 0) * z,
+    "leakyrelu": lambda z: (z > 0) * z + (z < 0) * 0.01 * z,  # the notes' In[4]
+    "abs": np.abs,
+}
+
+
+@pytest.mark.parametrize("name", sorted(FORMULAS))
+def test_activation_matches_formula(name):
+    z = np.linspace(-5, 5, 101)
+    np.testing.assert_allclose(activation(name, z), FORMULAS[name](z), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", sorted(DERIVATIVES))
+def test_derivative_matches_finite_differences(name):
+    z = np.linspace(-4, 4, 81) + 0.013  # stay off the kink at 0
+    h = 1e-6
+    numeric = (activation(name, z + h) - activation(name, z - h)) / (2 * h)
+    np.testing.assert_allclose(activation_derivative(name, z), numeric, rtol=1e-6, atol=1e-9)
+
+
+def test_leaky_slope_is_settable():
+    z = np.array([-2.0, 3.0])
+    np.testing.assert_allclose(activation("leakyrelu", z, slope=0.2), [-0.4, 3.0])
+    np.testing.assert_allclose(activation_derivative("leakyrelu", z, slope=0.2), [0.2, 1.0])
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_stable_and_dtype_preserving(name, dtype):
+    z = np.array([[-1e5, -1.0, 0.0, 1.0, 1e5]], dtype=dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a = ACTIVATIONS[name](z.copy())
+    assert a.dtype == dtype
+    assert np.isfinite(a).all()
+
+
+def test_softmax_rows_sum_to_one_for_huge_inputs():
+    z = np.array([[1e5, 0.0, -1e5], [3.0, 3.0, 3.0]], dtype=np.float32)
+    p = softmax(z.copy())
+    np.testing.assert_allclose(p.sum(axis=1), 1, rtol=1e-6)
+    np.testing.assert_allclose(p[0], [1, 0, 0])
+    np.testing.assert_allclose(p[1], [1 / 3] * 3, rtol=1e-6)
+
+
+def test_integer_input_and_no_mutation():
+    z = np.array([-2, 0, 2])
+    a = activation("relu", z)
+    assert a.dtype == np.float64
+    np.testing.assert_array_equal(z, [-2, 0, 2])
+
+
+def test_unknown_name():
+    with pytest.raises(ValueError, match="Unknown activation 'swish'; expected one of"):
+        activation("swish", np.zeros(2))
+    with pytest.raises(ValueError, match="with a derivative 'abs'"):
+        activation_derivative("abs", np.zeros(2))
