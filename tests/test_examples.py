@@ -1,0 +1,153 @@
+"""Run every ``examples/plot_*.py``: its pictures must exist and not be blank, its lesson hold.
+
+Each example exposes ``main(out_dir) -> dict`` with the paths of the PNGs it
+wrote (``'pngs'``) and the numbers it printed; an example is run once per test
+session and its result shared by the tests below. New examples are picked up by
+the glob.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+matplotlib.use("Agg")  # the examples draw off-screen
+
+EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = sorted(EXAMPLES_DIR.glob("plot_*.py"))
+
+
+def _load(path: Path) -> dict:
+    """The example's globals, without running its ``__main__`` block."""
+    return runpy.run_path(str(path), run_name=f"example_{path.stem}")
+
+
+@pytest.fixture(scope="module")
+def run_example(tmp_path_factory):
+    """``run_example(stem) -> (result, printed)``, running each example at most once."""
+    cache: dict[str, tuple[dict, str]] = {}
+
+    def run(stem: str) -> tuple[dict, str]:
+        if stem not in cache:
+            out = tmp_path_factory.mktemp(stem)
+            printed = io.StringIO()
+            with contextlib.redirect_stdout(printed):
+                result = _load(EXAMPLES_DIR / f"{stem}.py")["main"](out)
+            cache[stem] = (result, printed.getvalue())
+        return cache[stem]
+
+    return run
+
+
+def test_examples_found():
+    assert len(EXAMPLES) >= 7, [p.name for p in EXAMPLES]
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_example_writes_pictures(path, run_example):
+    result, printed = run_example(path.stem)
+    pngs = [Path(p) for p in result["pngs"]]
+    assert pngs, f"{path.name} wrote no PNG"
+    for png in pngs:
+        assert png.suffix == ".png" and png.is_file(), png
+        assert png.stat().st_size > 10_000, f"{png.name} is only {png.stat().st_size} bytes"
+        img = imread(png)
+        assert img.ndim == 3 and min(img.shape[:2]) >= 200, img.shape
+        rgb = img[..., :3]
+        assert rgb.std() > 0.02, f"{png.name} is nearly one flat colour"
+        # more than a few colours: there is a drawing, not just frames and text
+        assert len(np.unique(rgb.reshape(-1, 3), axis=0)) > 50
+        assert png.name in printed
+    assert path.read_text().count('if __name__ == "__main__":') == 1
+
+
+def test_activations_lesson(run_example):
+    result, _ = run_example("plot_activations")
+    slope = result["max_slope"]
+    assert slope["sigmoid"] == pytest.approx(0.25, abs=1e-4)
+    assert slope["tanh"] == pytest.approx(1.0, abs=1e-4)
+    assert slope["relu"] == 1.0
+    assert slope["leakyrelu"] == 1.0
+    assert len(result["pngs"]) == 2
+
+
+def test_gradient_check_lesson(run_example):
+    result, printed = run_example("plot_gradient_check")
+    assert result["n_params"] == 4 * 6 + 6 + 6 * 5 + 5 + 5 * 3 + 3
+    assert result["max_rel_error"] < 1e-6
+    assert "agrees" in printed
+
+
+def test_vanishing_gradients_lesson(run_example):
+    result, _ = run_example("plot_vanishing_gradients")
+    ratio, accuracy = result["first_over_last"], result["accuracy"]
+    # sigmoid with tiny weights: the first layer's gradient vanishes, nothing is learnt
+    assert ratio["sigmoid, init='normal'"] < 1e-10
+    assert ratio["sigmoid, init='glorot'"] < 1e-4
+    assert accuracy["sigmoid, init='normal'"] < 0.2
+    # ReLU with He initialisation: every layer gets a gradient of the same order
+    assert 0.1 < ratio["relu, init='he'"] < 10
+    assert accuracy["relu, init='he'"] > 0.6
+
+
+def test_symmetry_lesson(run_example):
+    result, _ = run_example("plot_symmetry")
+    assert result["identical"] == {"init='zeros'": True, "init='glorot'": False}
+    assert result["spread"]["init='zeros'"] == 0.0
+    assert result["spread"]["init='glorot'"] > 0.1
+    assert result["accuracy"]["init='glorot'"] > result["accuracy"]["init='zeros'"] + 0.3
+
+
+def test_optimizers_lesson(run_example):
+    result, _ = run_example("plot_optimizers")
+    loss = result["final_loss"]
+    plain = loss.pop("sgd (eta=0.01)")
+    assert len(loss) == 3
+    for label, value in loss.items():
+        assert value < plain / 2, (label, value, plain)
+
+
+def test_cat_filters_lesson(run_example):
+    result, _ = run_example("plot_cat_filters")
+    assert result["red_is_red_channel"] < 1e-12
+    assert result["identity_is_rgb_sum"] < 1e-12
+    assert result["max_pool_ge_avg_pool"]
+    assert result["pooled_shape"] == ((300 - 2) // 4, (451 - 2) // 4)
+
+
+def test_grid_search_lesson(run_example):
+    result, _ = run_example("plot_grid_search")
+    assert result["best_score"] > 0.8
+    assert result["best_params"]["hidden_layer_sizes"] != (4,)
+    assert result["worst_score"] < result["best_score"] - 0.1
+
+
+def test_output_dir_from_environment(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SKNNEDU_EXAMPLES_OUT", str(tmp_path / "from_env"))
+    result = _load(EXAMPLES_DIR / "plot_activations.py")["main"]()
+    assert all(Path(p).parent == tmp_path / "from_env" for p in result["pngs"])
+    assert (tmp_path / "from_env" / "activations.png").is_file()
+    assert "activations.png" in capsys.readouterr().out
+
+
+def test_script_takes_output_dir_argument(tmp_path):
+    """Run as a person would; the command-line folder wins over the environment."""
+    env = dict(os.environ, MPLBACKEND="Agg", SKNNEDU_EXAMPLES_OUT=str(tmp_path / "env"))
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES_DIR / "plot_activations.py"), str(tmp_path / "arg")],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "arg" / "activation_derivatives.png").is_file()
+    assert not (tmp_path / "env").exists()
+    assert "sigmoid" in proc.stdout
