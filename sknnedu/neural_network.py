@@ -533,6 +533,7 @@ default='relu'
         self.gradient_norms_ = []
         self._optimizer_state = None
         self._reference_loss = None
+        self._bad_epochs = 0
         self._reference_weight = max(float(np.abs(w).max()) for w in self.coefs_)
         self._no_improvement_count = 0
         self.validation_scores_ = [] if self.early_stopping else None
@@ -542,9 +543,10 @@ default='relu'
         self._best_coefs = [c.copy() for c in self.coefs_]
         self._best_intercepts = [b.copy() for b in self.intercepts_]
 
-    def _diverged(self, what: str) -> None:
+    def _diverged(self, what: str, epoch: int | None = None) -> None:
+        epoch = len(self.loss_curve_) + 1 if epoch is None else epoch
         raise ValueError(
-            f"Training diverged: {what} at epoch {len(self.loss_curve_) + 1} "
+            f"Training diverged: {what} at epoch {epoch} "
             f"(solver={self.solver!r}, learning_rate_init={self.learning_rate_init!r}). "
             "Lower learning_rate_init, or scale X (e.g. with StandardScaler)."
         )
@@ -552,18 +554,27 @@ default='relu'
     def _check_divergence(self) -> None:
         """Stop a run whose loss or weights ran away from where they started.
 
-        Two signs, checked after every epoch: the mean loss grew past three times
-        its value at initialisation (chance level), or a weight grew past 1e4
-        times the largest initial weight (plus one). Either one means the steps
-        are too big for the scale of the data.
+        Two signs, checked after every epoch. A weight grew past 1e4 times the
+        largest initial weight (plus one): stop at once. The mean loss is above
+        three times its value at initialisation (chance level) plus one: stop
+        when that lasts ``n_iter_no_change`` epochs (a spike may recover), or
+        when it is still so at the end of ``fit`` (see :meth:`_fit_stochastic`).
+        Either means the steps are too big for the scale of the data.
         """
-        if self.loss_ > 3 * self._reference_loss + 1:
-            self._diverged(f"the training loss grew from {self._reference_loss:.4g} "
-                           f"at initialisation to {self.loss_:.4g}")
         w_max = max(float(np.abs(w).max()) for w in self.coefs_)
         if w_max > 1e4 * (self._reference_weight + 1):
             self._diverged(f"the largest weight grew from {self._reference_weight:.4g} "
-                           f"at initialisation to {w_max:.4g}")
+                           f"at initialisation to {w_max:.4g}", epoch=self.n_iter_)
+        if self.loss_ > 3 * self._reference_loss + 1:
+            self._bad_epochs += 1
+        else:
+            self._bad_epochs = 0
+        if self._bad_epochs > min(self.n_iter_no_change, 10):
+            self._loss_diverged()
+
+    def _loss_diverged(self) -> None:
+        self._diverged(f"the training loss grew from {self._reference_loss:.4g} "
+                       f"at initialisation to {self.loss_:.4g}", epoch=self.n_iter_)
 
     def _net_args(self) -> dict:
         return dict(hidden_activations=self.hidden_activations_,
@@ -725,6 +736,8 @@ default='relu'
             warnings.warn("Training interrupted by user.", stacklevel=3)
         finally:
             self._optimizer_state = optimizer.state
+        if not incremental and self._bad_epochs:
+            self._loss_diverged()
         if self.early_stopping:
             self.coefs_ = self._best_coefs
             self.intercepts_ = self._best_intercepts

@@ -448,3 +448,22 @@ def test_grid_search_in_pipeline(small_digits):
     assert len(search.cv_results_["params"]) == 8
     assert search.best_score_ > 0.85
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+def test_a_loss_spike_that_recovers_is_not_divergence(small_digits, monkeypatch):
+    # a transient epoch above the divergence line must not stop a run that recovers
+    X, y = small_digits
+    clf = NNClassifier((16,), max_iter=15, random_state=0)
+    real = NNClassifier._check_divergence
+    calls = []
+
+    def spiky(self):
+        calls.append(self.loss_)
+        if len(calls) == 3:
+            self.loss_ = 100.0
+        real(self)
+        self.loss_ = calls[-1]
+
+    monkeypatch.setattr(NNClassifier, "_check_divergence", spiky)
+    quiet_fit(clf, X, y)
+    assert clf.n_iter_ == 15
