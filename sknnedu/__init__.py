@@ -2,10 +2,14 @@
 
 The pure-numpy core (no scikit-learn inside): :mod:`sknnedu.activations`,
 :mod:`sknnedu.initializers`, :mod:`sknnedu.losses`, :mod:`sknnedu.optimizers`,
-:mod:`sknnedu.network`. The estimators on top: :class:`NNClassifier`.
+:mod:`sknnedu.network`, :mod:`sknnedu.conv`, :mod:`sknnedu.filters`. The estimators on
+top: :class:`NNClassifier`, :class:`ConvFeatureTransformer`.
 """
 
 from .activations import ACTIVATIONS, DERIVATIVES, activation, activation_derivative
+from .conv import avg_pool2d, conv2d, conv_pool2d, max_pool2d, pad2d
+from .feature_extraction import ConvFeatureTransformer
+from .filters import FILTERS, filter_bank
 from .gradcheck import gradient_check
 from .neural_network import NNClassifier
 
@@ -14,8 +18,16 @@ __version__ = "0.1.0"
 __all__ = [
     "ACTIVATIONS",
     "DERIVATIVES",
+    "FILTERS",
+    "ConvFeatureTransformer",
     "NNClassifier",
     "activation",
     "activation_derivative",
+    "avg_pool2d",
+    "conv2d",
+    "conv_pool2d",
+    "filter_bank",
     "gradient_check",
+    "max_pool2d",
+    "pad2d",
 ]

@@ -1,0 +1,458 @@
+"""Convolutional features for scikit-learn pipelines: :class:`ConvFeatureTransformer`.
+
+A thin estimator over :mod:`sknnedu.conv`: it validates and reshapes ``X``, picks
+or learns the kernels in ``fit``, and delegates the math to
+:func:`sknnedu.conv.conv_pool2d` in ``transform``.
+"""
+
+from __future__ import annotations
+
+from math import isqrt
+from numbers import Integral
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.cluster import KMeans
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import (
+    _check_feature_names_in,
+    check_array,
+    check_is_fitted,
+    validate_data,
+)
+from threadpoolctl import threadpool_limits
+
+from sknnedu.activations import ACTIVATIONS
+from sknnedu.conv import _pair, conv_geometry, conv_pool2d, pool_geometry
+from sknnedu.filters import filter_bank, filter_names
+
+__all__ = ["ConvFeatureTransformer"]
+
+_FLOATS = [np.float64, np.float32]
+#: At most this many patches are sampled from the images to learn k-means kernels.
+MAX_KMEANS_PATCHES = 10_000
+#: Lloyd iterations of k-means (features barely change after a few dozen).
+KMEANS_MAX_ITER = 50
+#: ZCA regulariser, for contrast-normalised patches (Coates & Ng, 2011).
+ZCA_EPSILON = 0.1
+
+
+def _image_ndim(X) -> int:
+    """ndim of ``X`` if it may be an image array (3-D or 4-D), else 2 (left to sklearn)."""
+    if sp.issparse(X) or hasattr(X, "iloc") or hasattr(X, "__dataframe__"):
+        return 2
+    shape = getattr(X, "shape", None)
+    if shape is not None:
+        return len(shape)
+    try:
+        return np.asarray(X).ndim
+    except (TypeError, ValueError):
+        return 2
+
+
+def _as_image_shape(image_shape) -> tuple[int, int, int]:
+    """``(h, w)`` -> ``(h, w, 1)``; ``(h, w, c)`` checked."""
+    msg = f"image_shape must be (h, w) or (h, w, c) of ints >= 1, got {image_shape!r}."
+    if not isinstance(image_shape, (tuple, list)) or len(image_shape) not in (2, 3):
+        raise ValueError(msg)
+    if not all(isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in image_shape):
+        raise ValueError(msg)
+    shape = tuple(int(s) for s in image_shape)
+    return shape if len(shape) == 3 else (*shape, 1)
+
+
+class ConvFeatureTransformer(TransformerMixin, BaseEstimator):
+    """Convolution, activation and pooling of images, as features for a next step.
+
+    Each image ``x`` (``h x w x c``, channels-last) goes through one convolutional
+    layer with fixed or unsupervised kernels ``K`` (``k`` of them, ``fh x fw x c``)::
+
+        z = conv2d(x, K, stride, padding)              # (oh, ow, k), cross-correlation
+        a = g(z)                                       # elementwise activation
+        out = pool(a, pool_size, pool_stride)          # (oph, opw, k)
+
+    with ``z[i, j, k] = sum_{u, v, ch} xp[i*s + u, j*s + v, ch] K[k, u, v, ch]``
+    (``xp`` zero-padded) and ``oph = (oh - ph) // sh + 1``. ``transform`` returns
+    ``out`` flattened to ``oph * opw * k`` features per image, ordered (row,
+    column, filter), ready for a classifier in a :class:`~sklearn.pipeline.Pipeline`.
+
+    Parameters
+    ----------
+    filters : str, list of str or array-like, default='edges'
+        The kernels:
+
+        - a bank name of :data:`sknnedu.filters.BANKS` (``'edges'``: Sobel x, y and
+          both diagonals, and the Laplacian), a name of
+          :data:`sknnedu.filters.FILTERS` or a list of such names. 2-D kernels are
+          shared across channels (applied to each and summed);
+        - ``'random'``: ``n_filters`` Gaussian kernels ``N(0, 1 / (fh fw c))``;
+        - ``'kmeans'``: ``n_filters`` kernels learned in ``fit`` by k-means on image
+          patches (Coates & Ng, 2011): each patch ``p`` (``fh fw c`` values) is
+          normalised, ``p <- (p - mean(p)) / sqrt(var(p) + eps)`` with ``eps`` 1% of
+          the mean patch variance, ZCA-whitened if ``whiten``,
+          ``p <- W p`` with ``W = U (S + 0.1)^(-1/2) U^T`` from the eigendecomposition
+          ``U S U^T`` of the patches' covariance, and clustered. The kernels are the
+          centroids ``D_k`` mapped back to pixels, ``W D_k``, with zero mean and unit
+          norm (so ``conv2d`` on raw images computes ``D_k . W (p - mean(p))``);
+        - an array of kernels of shape ``(k, fh, fw, c)`` or ``(k, fh, fw)``.
+    n_filters : int, default=8
+        Number of kernels for ``'random'`` and ``'kmeans'``.
+    kernel_size : int or (fh, fw), default=3
+        Kernel size for ``'random'`` and ``'kmeans'``.
+    stride : int, default=1
+        Convolution stride ``s``.
+    padding : {'same', 'valid'} or int, default='same'
+        Zero padding of the convolution; ``'same'`` gives ``oh = ceil(h / s)``.
+    activation : str, default='relu'
+        ``g``: one of 'identity', 'logistic', 'sigmoid', 'tanh', 'relu',
+        'leakyrelu', 'abs' (see :mod:`sknnedu.activations`).
+    pooling : {'max', 'avg'} or None, default='max'
+        Pooling of each feature map; None keeps the ``oh x ow`` maps.
+    pool_size : int or (ph, pw), default=2
+        Pooling window. A feature map smaller than the window is pooled with the
+        window cut to its size (e.g. a 1-row map is only pooled along its width).
+    pool_stride : int or (sh, sw), default=None
+        Step between pooling windows; None means ``pool_size``.
+    image_shape : (h, w) or (h, w, c), default=None
+        How to read each row of a 2-D ``X``: as ``row.reshape(h, w, c)``, so rows
+        are pixel-major with the channels of a pixel adjacent (``(h, w)`` means
+        ``c = 1``). None: a square grayscale image when the number of features is
+        a perfect square, else a ``1 x n_features`` grayscale strip. Ignored for
+        3-D/4-D ``X``, except that it must then match the images' shape.
+    whiten : bool, default=True
+        ZCA-whiten the patches before k-means (``filters='kmeans'`` only).
+    random_state : int, RandomState instance or None, default=None
+        Seeds ``'random'`` kernels and the patch sampling and k-means of
+        ``'kmeans'``.
+
+    Attributes
+    ----------
+    kernels_ : ndarray of shape (k, fh, fw, c), float64
+        The kernels used by ``transform``.
+    filter_names_ : ndarray of shape (k,), object
+        One name per kernel: the filter names, ``'random{i}'``, ``'kmeans{i}'`` or
+        ``'filter{i}'`` for given arrays.
+    image_shape_ : tuple (h, w, c)
+        Shape of one input image.
+    conv_shape_ : tuple (oh, ow, k)
+        Shape of the feature maps of one image before pooling.
+    pool_size_ : tuple (ph, pw) or None
+        Pooling window actually used (``pool_size`` cut to the map), None without
+        pooling.
+    output_shape_ : tuple (oph, opw, k)
+        Shape of the pooled maps of one image; ``transform`` returns
+        ``oph * opw * k`` features.
+    n_features_in_ : int
+        ``h * w * c``, the number of values per image, whether ``X`` was given as
+        2-D rows or as a 3-D ``(n, h, w)`` / 4-D ``(n, h, w, c)`` image array.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of ``X``, when fitted on a DataFrame with string columns.
+
+    See Also
+    --------
+    sknnedu.conv.conv_pool2d : The function doing the work.
+    sknnedu.filters.FILTERS : The named kernels.
+
+    References
+    ----------
+    A. Coates, A. Ng and H. Lee, "An Analysis of Single-Layer Networks in
+    Unsupervised Feature Learning", AISTATS 2011.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknnedu.feature_extraction import ConvFeatureTransformer
+    >>> X = np.random.default_rng(0).random((4, 64))  # four 8x8 grayscale images
+    >>> conv = ConvFeatureTransformer().fit(X)
+    >>> conv.image_shape_, conv.conv_shape_, conv.output_shape_
+    ((8, 8, 1), (8, 8, 5), (4, 4, 5))
+    >>> conv.transform(X).shape
+    (4, 80)
+    >>> conv.get_feature_names_out()[:2].tolist()
+    ['sobel_x_r0_c0', 'sobel_y_r0_c0']
+    """
+
+    def __init__(
+        self,
+        filters="edges",
+        *,
+        n_filters=8,
+        kernel_size=3,
+        stride=1,
+        padding="same",
+        activation="relu",
+        pooling="max",
+        pool_size=2,
+        pool_stride=None,
+        image_shape=None,
+        whiten=True,
+        random_state=None,
+    ):
+        self.filters = filters
+        self.n_filters = n_filters
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.padding = padding
+        self.activation = activation
+        self.pooling = pooling
+        self.pool_size = pool_size
+        self.pool_stride = pool_stride
+        self.image_shape = image_shape
+        self.whiten = whiten
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------------------------
+    # scikit-learn API
+    # ------------------------------------------------------------------------------------
+    def fit(self, X, y=None) -> ConvFeatureTransformer:
+        """Read the image geometry and choose (or learn) the kernels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, h * w * c), (n, h, w) or (n, h, w, c)
+            Images; 2-D rows are reshaped with ``image_shape``.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : ConvFeatureTransformer
+        """
+        self._check_params()
+        images = self._validate_images(X, reset=True)
+        kernels, names = self._make_kernels(images)
+        h, w, _ = self.image_shape_
+        k, fh, fw, _ = kernels.shape
+        _, (oh, ow) = conv_geometry((h, w), (fh, fw), self.stride, self.padding)
+        self.kernels_ = kernels
+        self.filter_names_ = np.asarray(names, dtype=object)
+        self.conv_shape_ = (oh, ow, k)
+        if self.pooling is None:
+            self.pool_size_ = None
+            self.output_shape_ = self.conv_shape_
+        else:
+            ph, pw = _pair(self.pool_size, "pool_size")
+            self.pool_size_ = (min(ph, oh), min(pw, ow))
+            oph, opw = pool_geometry((oh, ow), self.pool_size_, self._pool_stride())
+            self.output_shape_ = (oph, opw, k)
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        """Convolve, activate and pool each image; flatten the maps.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, h * w * c), (n, h, w) or (n, h, w, c)
+
+        Returns
+        -------
+        features : ndarray of shape (n, oph * opw * k)
+            ``features[n].reshape(oph, opw, k)`` are the pooled maps of image ``n``.
+            float32 input gives float32, anything else float64.
+        """
+        check_is_fitted(self)
+        images = self._validate_images(X, reset=False)
+        out = conv_pool2d(
+            images,
+            self.kernels_.astype(images.dtype, copy=False),
+            stride=self.stride,
+            padding=self.padding,
+            activation=self.activation,
+            pooling=self.pooling,
+            pool_size=self.pool_size_ or 1,
+            pool_stride=self._pool_stride(),
+        )
+        return out.reshape(out.shape[0], -1)
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """Names ``'{filter}_r{row}_c{col}'`` of the output features, in order.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only checked against ``feature_names_in_`` / ``n_features_in_``.
+
+        Returns
+        -------
+        names : ndarray of shape (oph * opw * k,), object
+        """
+        check_is_fitted(self)
+        _check_feature_names_in(self, input_features)
+        oph, opw, _ = self.output_shape_
+        names = [
+            f"{name}_r{i}_c{j}"
+            for i in range(oph)
+            for j in range(opw)
+            for name in self.filter_names_
+        ]
+        return np.asarray(names, dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    # ------------------------------------------------------------------------------------
+    # helpers
+    # ------------------------------------------------------------------------------------
+    def _pool_stride(self):
+        if self.pool_stride is None:
+            return _pair(self.pool_size, "pool_size")
+        return _pair(self.pool_stride, "pool_stride")
+
+    def _check_params(self) -> None:
+        allowed = sorted(set(ACTIVATIONS) - {"softmax"})
+        if not isinstance(self.activation, str) or self.activation not in allowed:
+            raise ValueError(f"Unknown activation {self.activation!r}; expected one of {allowed}.")
+        if self.pooling not in ("max", "avg", None):
+            raise ValueError(f"Unknown pooling {self.pooling!r}; expected 'max', 'avg' or None.")
+        _pair(self.stride, "stride")
+        _pair(self.pool_size, "pool_size")
+        self._pool_stride()
+        _pair(self.kernel_size, "kernel_size")
+        if isinstance(self.n_filters, bool) or not isinstance(self.n_filters, Integral):
+            raise ValueError(f"n_filters must be an int >= 1, got {self.n_filters!r}.")
+        if self.n_filters < 1:
+            raise ValueError(f"n_filters must be an int >= 1, got {self.n_filters!r}.")
+        if not isinstance(self.whiten, (bool, np.bool_)):
+            raise ValueError(f"whiten must be True or False, got {self.whiten!r}.")
+
+    def _validate_images(self, X, reset: bool) -> np.ndarray:
+        """``X`` as float images ``(n, h, w, c)``; sets ``image_shape_`` if ``reset``."""
+        ndim = _image_ndim(X)
+        if ndim not in (3, 4):
+            X = validate_data(self, X, reset=reset, dtype=_FLOATS)
+            if reset:
+                self.image_shape_ = self._infer_image_shape(X.shape[1])
+            return X.reshape(X.shape[0], *self.image_shape_)
+
+        images = check_array(X, allow_nd=True, dtype=_FLOATS, input_name="X")
+        if images.ndim == 3:
+            images = images[..., None]
+        shape = images.shape[1:]
+        if reset:
+            if self.image_shape is not None and _as_image_shape(self.image_shape) != shape:
+                raise ValueError(
+                    f"image_shape {tuple(self.image_shape)} does not match the images in X, "
+                    f"of shape {shape} (h, w, c); use image_shape=None for image arrays."
+                )
+            self.image_shape_ = shape
+        elif shape != self.image_shape_:
+            raise ValueError(
+                f"X has images of shape {shape} (h, w, c), but {type(self).__name__} was "
+                f"fitted on images of shape {self.image_shape_}."
+            )
+        # n_features_in_ (and the feature-name bookkeeping) on the flattened rows
+        validate_data(self, images.reshape(images.shape[0], -1), reset=reset, dtype=_FLOATS)
+        return images
+
+    def _infer_image_shape(self, n_features: int) -> tuple[int, int, int]:
+        if self.image_shape is None:
+            side = isqrt(n_features)
+            return (side, side, 1) if side * side == n_features else (1, n_features, 1)
+        h, w, c = _as_image_shape(self.image_shape)
+        if h * w * c != n_features:
+            hint = ""
+            if len(self.image_shape) == 2 and n_features % (h * w) == 0:
+                n_channels = n_features // (h * w)
+                hint = f"; for {n_channels} channels use image_shape=({h}, {w}, {n_channels})"
+            raise ValueError(
+                f"image_shape {tuple(self.image_shape)} needs {h * w * c} features, "
+                f"X has {n_features}{hint}."
+            )
+        return (h, w, c)
+
+    def _make_kernels(self, images: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """Kernels ``(k, fh, fw, c)`` (float64) and their names."""
+        c = images.shape[3]
+        filters = self.filters
+        if isinstance(filters, str) and filters in ("random", "kmeans"):
+            fh, fw = _pair(self.kernel_size, "kernel_size")
+            rng = check_random_state(self.random_state)
+            names = [f"{filters}{i}" for i in range(self.n_filters)]
+            if filters == "random":
+                shape = (self.n_filters, fh, fw, c)
+                return rng.standard_normal(shape) / np.sqrt(fh * fw * c), names
+            return self._kmeans_kernels(images, fh, fw, rng), names
+        is_names = (isinstance(filters, (list, tuple)) and len(filters) > 0) or (
+            isinstance(filters, np.ndarray) and filters.ndim == 1 and filters.dtype.kind == "U"
+        )
+        if isinstance(filters, str) or (is_names and all(isinstance(f, str) for f in filters)):
+            names = filter_names([str(f) for f in filters] if is_names else filters)
+            return filter_bank(names, n_channels=c), _unique(names)
+
+        try:
+            kernels = np.array(filters, dtype=np.float64)
+        except (TypeError, ValueError):
+            kernels = None
+        if kernels is None or kernels.ndim not in (3, 4) or 0 in kernels.shape:
+            raise ValueError(
+                "filters must be 'random', 'kmeans', a bank or filter name, a list of filter "
+                f"names or an array of shape (k, fh, fw[, c]), got {filters!r}."
+            )
+        if not np.isfinite(kernels).all():
+            raise ValueError("filters contain NaN or infinity; expected finite kernels.")
+        if kernels.ndim == 3:
+            kernels = np.repeat(kernels[..., None], c, axis=3)
+        elif kernels.shape[3] != c:
+            raise ValueError(
+                f"filters have {kernels.shape[3]} channel(s) but the images have {c}: "
+                f"expected an array of shape (k, fh, fw, {c}) or (k, fh, fw), "
+                f"got {kernels.shape}."
+            )
+        return kernels, [f"filter{i}" for i in range(kernels.shape[0])]
+
+    def _kmeans_kernels(self, images: np.ndarray, fh: int, fw: int, rng) -> np.ndarray:
+        """Learn ``n_filters`` kernels ``(k, fh, fw, c)`` by k-means on normalised patches."""
+        n, h, w, c = images.shape
+        sh, sw = _pair(self.stride, "stride")
+        ((top, _), (left, _)), (oh, ow) = conv_geometry((h, w), (fh, fw), (sh, sw), self.padding)
+        # sample receptive fields (image, i, j) of the convolution, zero outside the image
+        n_fields = n * oh * ow
+        if n_fields < self.n_filters:
+            raise ValueError(
+                f"filters='kmeans' needs at least n_filters={self.n_filters} image patches, "
+                f"X gives {n_fields} ({n} image(s) of {oh}x{ow} receptive fields)."
+            )
+        m = min(n_fields, MAX_KMEANS_PATCHES)
+        fields = rng.choice(n_fields, size=m, replace=False) if m < n_fields else np.arange(m)
+        img, rest = np.divmod(fields, oh * ow)
+        i, j = np.divmod(rest, ow)
+        rows = i[:, None] * sh - top + np.arange(fh)  # (m, fh)
+        cols = j[:, None] * sw - left + np.arange(fw)  # (m, fw)
+        inside = ((rows >= 0) & (rows < h))[:, :, None] & ((cols >= 0) & (cols < w))[:, None, :]
+        patches = images[
+            img[:, None, None],
+            np.clip(rows, 0, h - 1)[:, :, None],
+            np.clip(cols, 0, w - 1)[:, None, :],
+        ]  # (m, fh, fw, c)
+        patches = np.where(inside[..., None], patches, 0.0).reshape(m, -1).astype(np.float64)
+
+        # contrast normalisation: zero mean, unit variance per patch (regularised)
+        patches -= patches.mean(axis=1, keepdims=True)
+        var = np.mean(patches**2, axis=1, keepdims=True)
+        patches /= np.sqrt(var + 0.01 * var.mean() + 1e-12)
+        if self.whiten:
+            s, U = np.linalg.eigh(patches.T @ patches / m)
+            zca = (U / np.sqrt(np.clip(s, 0.0, None) + ZCA_EPSILON)) @ U.T
+        else:
+            zca = np.eye(patches.shape[1])
+        km = KMeans(n_clusters=self.n_filters, n_init=1, max_iter=KMEANS_MAX_ITER, random_state=rng)
+        # at most MAX_KMEANS_PATCHES small patches: one thread is plenty, and OpenMP
+        # threads waiting for a busy core can make the fit many times slower
+        with threadpool_limits(limits=1, user_api="openmp"):
+            km.fit(patches @ zca)
+        kernels = km.cluster_centers_ @ zca  # zca is symmetric: W^T D_k = W D_k
+        kernels -= kernels.mean(axis=1, keepdims=True)
+        norms = np.linalg.norm(kernels, axis=1, keepdims=True)
+        kernels /= np.where(norms > 0, norms, 1.0)
+        return kernels.reshape(self.n_filters, fh, fw, c)
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Make repeated filter names unique by appending ``_{i}`` (i = position)."""
+    if len(set(names)) == len(names):
+        return list(names)
+    return [f"{name}_{i}" if names.count(name) > 1 else name for i, name in enumerate(names)]

@@ -1,0 +1,430 @@
+"""conv2d, pad2d and pooling against independent references (scipy, np.pad, plain loops)."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.signal import correlate2d
+
+import sknnedu.conv as conv
+from sknnedu.activations import ACTIVATIONS
+from sknnedu.conv import avg_pool2d, conv2d, conv_pool2d, max_pool2d, pad2d
+
+# ----------------------------------------------------------------------------- references
+
+
+def same_pads(size, kernel, stride):
+    """TensorFlow's 'same': output ceil(size / stride), the odd pixel at the end."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return (total // 2, total - total // 2)
+
+
+def reference_conv(x, kernels, stride, pads):
+    """scipy correlate2d 'valid' per image, kernel and channel, summed over channels,
+    then subsampled for the stride."""
+    x = np.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
+    n, _, _, c = x.shape
+    out = []
+    for i in range(n):
+        maps = []
+        for kernel in kernels:
+            full = sum(
+                correlate2d(x[i, :, :, ch], kernel[:, :, ch], mode="valid") for ch in range(c)
+            )
+            maps.append(full[::stride, ::stride])
+        out.append(np.stack(maps, axis=-1))
+    return np.stack(out)
+
+
+def loop_pool(x, size, stride, reduce):
+    """Pooling with plain Python loops over images, output pixels and channels."""
+    n, h, w, c = x.shape
+    oh, ow = (h - size) // stride + 1, (w - size) // stride + 1
+    out = np.empty((n, oh, ow, c))
+    for a in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                for ch in range(c):
+                    window = x[
+                        a, i * stride : i * stride + size, j * stride : j * stride + size, ch
+                    ]
+                    out[a, i, j, ch] = reduce(window)
+    return out
+
+
+# ------------------------------------------------------------------------------- conv2d
+
+
+@st.composite
+def conv_cases(draw):
+    n = draw(st.integers(1, 3))
+    h, w = draw(st.integers(1, 9)), draw(st.integers(1, 9))
+    c, k = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    fh, fw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    stride = draw(st.integers(1, 3))
+    padding = draw(
+        st.one_of(
+            st.sampled_from(["valid", "same"]),
+            st.integers(0, 2),
+            st.tuples(
+                st.tuples(st.integers(0, 2), st.integers(0, 2)),
+                st.tuples(st.integers(0, 2), st.integers(0, 2)),
+            ),
+        )
+    )
+    if padding == "same":
+        pads = (same_pads(h, fh, stride), same_pads(w, fw, stride))
+    elif padding == "valid":
+        pads = ((0, 0), (0, 0))
+    elif isinstance(padding, int):
+        pads = ((padding, padding), (padding, padding))
+    else:
+        pads = padding
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, h, w, c))
+    kernels = rng.standard_normal((k, fh, fw, c))
+    block = draw(st.sampled_from([None, 1, 2, 3, 5]))  # output columns per im2col row
+    return x, kernels, stride, padding, pads, block
+
+
+def blocked(block, fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` with ``conv.BLOCK_WIDTH = block``."""
+    saved = conv.BLOCK_WIDTH
+    conv.BLOCK_WIDTH = block
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        conv.BLOCK_WIDTH = saved
+
+
+@settings(max_examples=80, deadline=None)
+@given(conv_cases())
+def test_conv2d_matches_scipy_correlate2d(case):
+    x, kernels, stride, padding, pads, block = case
+    fits = (
+        x.shape[1] + sum(pads[0]) >= kernels.shape[1]
+        and x.shape[2] + sum(pads[1]) >= (kernels.shape[2])
+    )
+    if not fits:
+        with pytest.raises(ValueError, match="is smaller than kernel"):
+            conv2d(x, kernels, stride=stride, padding=padding)
+        return
+    out = blocked(block, conv2d, x, kernels, stride=stride, padding=padding)
+    expected = reference_conv(x, kernels, stride, pads)
+    assert out.shape == expected.shape
+    np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-10)
+
+
+@settings(max_examples=30, deadline=None)
+@given(conv_cases())
+def test_shared_kernels_equal_kernels_repeated_over_channels(case):
+    x, kernels, stride, _, pads, block = case
+    shared = kernels[..., 0]
+    repeated = np.repeat(shared[..., None], x.shape[3], axis=3)
+    if x.shape[1] + sum(pads[0]) < shared.shape[1] or x.shape[2] + sum(pads[1]) < shared.shape[2]:
+        return
+    np.testing.assert_allclose(
+        blocked(block, conv2d, x, shared, stride=stride, padding=pads),
+        conv2d(x, repeated, stride=stride, padding=pads),
+        rtol=1e-10,
+        atol=1e-10,
+    )
+
+
+@pytest.mark.parametrize("h, w", [(5, 5), (6, 7), (1, 4), (2, 2)])
+@pytest.mark.parametrize("f", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("stride", [1, 2, 3])
+def test_same_padding_output_size(h, w, f, stride):
+    out = conv2d(np.ones((1, h, w)), np.ones((1, f, f)), stride=stride, padding="same")
+    assert out.shape == (1, -(-h // stride), -(-w // stride), 1)
+
+
+@pytest.mark.parametrize("f", [1, 3, 5])
+def test_same_padding_matches_scipy_same_for_odd_kernels(f):
+    rng = np.random.default_rng(f)
+    x, kernel = rng.standard_normal((7, 9)), rng.standard_normal((f, f))
+    out = conv2d(x[None], kernel[None], padding="same")[0, :, :, 0]
+    np.testing.assert_allclose(out, correlate2d(x, kernel, mode="same"), atol=1e-12)
+
+
+def test_same_padding_even_kernel_puts_extra_row_at_the_end():
+    # 2x2 box sum with 'same': pads (0, 1) per axis, so out[i, j] = sum x[i:i+2, j:j+2]
+    x = np.arange(9.0).reshape(1, 3, 3)
+    out = conv2d(x, np.ones((1, 2, 2)), padding="same")[0, :, :, 0]
+    np.testing.assert_array_equal(out, [[8, 12, 7], [20, 24, 13], [13, 15, 8]])
+
+
+def test_grayscale_images_and_channel_of_one_agree():
+    rng = np.random.default_rng(0)
+    x, kernels = rng.random((2, 6, 6)), rng.random((3, 3, 3))
+    np.testing.assert_array_equal(conv2d(x, kernels), conv2d(x[..., None], kernels[..., None]))
+
+
+def test_is_a_cross_correlation_not_a_convolution():
+    x = np.zeros((1, 3, 3))
+    x[0, 1, 1] = 1.0
+    kernel = np.arange(9.0).reshape(1, 3, 3)
+    # correlating an impulse gives the kernel flipped; a convolution would give it as is
+    out = conv2d(x, kernel, padding=1)[0, :, :, 0]
+    np.testing.assert_array_equal(out, kernel[0, ::-1, ::-1])
+
+
+def test_accepts_lists():
+    out = conv2d([[[1.0, 2.0], [3.0, 4.0]]], [[[1.0, 1.0], [1.0, 1.0]]])
+    np.testing.assert_array_equal(out, [[[[10.0]]]])
+
+
+# ------------------------------------------------------------------------------ dtypes
+
+
+@pytest.mark.parametrize(
+    "dtype, expected",
+    [
+        (np.float32, np.float32),
+        (np.float64, np.float64),
+        (np.int64, np.float64),
+        (np.uint8, np.float64),
+        (bool, np.float64),
+    ],
+)
+def test_dtypes(dtype, expected):
+    x = np.ones((2, 4, 4, 3), dtype=dtype)
+    kernels = np.ones((2, 3, 3, 3))  # float64 kernels do not upcast float32 images
+    assert conv2d(x, kernels).dtype == expected
+    assert conv_pool2d(x, kernels, activation="relu", pooling="max").dtype == expected
+    assert max_pool2d(x, 2).dtype == expected
+    assert avg_pool2d(x, 2).dtype == expected
+
+
+def test_float32_close_to_float64():
+    rng = np.random.default_rng(1)
+    x, kernels = rng.random((3, 10, 10, 3)), rng.standard_normal((4, 5, 5, 3))
+    out32 = conv2d(x.astype(np.float32), kernels.astype(np.float32), padding="same")
+    np.testing.assert_allclose(out32, conv2d(x, kernels, padding="same"), rtol=1e-4, atol=1e-5)
+
+
+# ---------------------------------------------------------------------------- chunking
+
+
+@pytest.mark.parametrize(
+    "kernel_shape, padding", [((4, 3, 3, 2), "same"), ((4, 3, 3), "same"), ((2, 2, 2, 2), 0)]
+)
+@pytest.mark.parametrize("pooling", [None, "max", "avg"])
+@pytest.mark.parametrize("block", [1, 3])
+def test_chunking_gives_identical_results(monkeypatch, kernel_shape, padding, pooling, block):
+    monkeypatch.setattr(conv, "BLOCK_WIDTH", block)
+    rng = np.random.default_rng(2)
+    x, kernels = rng.random((13, 9, 8, 2)), rng.standard_normal(kernel_shape)
+    kwargs = dict(padding=padding, activation="tanh", pooling=pooling, pool_size=3, pool_stride=2)
+    whole = conv_pool2d(x, kernels, **kwargs)
+    monkeypatch.setattr(conv, "CHUNK_BYTES", 1)  # one image per chunk
+    assert conv._chunk_size(len(x), 1000) == 1
+    np.testing.assert_allclose(conv_pool2d(x, kernels, **kwargs), whole, rtol=1e-14, atol=0)
+    monkeypatch.setattr(conv, "CHUNK_BYTES", 3 * 9 * 8 * 36 * 8)  # chunks of a few images
+    np.testing.assert_allclose(conv_pool2d(x, kernels, **kwargs), whole, rtol=1e-14, atol=0)
+    np.testing.assert_allclose(max_pool2d(x, 2), loop_pool(x, 2, 2, np.max), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("block", [None, 1, 2, 4, 7, 100])
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_block_widths_agree(monkeypatch, block, stride, padding):
+    rng = np.random.default_rng(7)
+    x, kernels = rng.standard_normal((3, 11, 13, 2)), rng.standard_normal((5, 3, 4, 2))
+    if padding == "same":
+        pads = (same_pads(11, 3, stride), same_pads(13, 4, stride))
+    else:
+        pads = ((0, 0), (0, 0))
+    expected = reference_conv(x, kernels, stride, pads)
+    monkeypatch.setattr(conv, "BLOCK_WIDTH", block)
+    out = conv2d(x, kernels, stride=stride, padding=padding)
+    np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-10)
+    pooled = conv_pool2d(x, kernels, stride=stride, padding=padding, pooling="max", pool_size=2)
+    np.testing.assert_allclose(pooled, max_pool2d(expected, 2), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("n_threads", [None, 1, 2, 3])
+def test_threads_give_identical_results(monkeypatch, n_threads):
+    rng = np.random.default_rng(8)
+    x, kernels = rng.random((11, 9, 10, 3)), rng.standard_normal((4, 3, 3, 3))
+    kwargs = dict(padding="same", activation="relu", pooling="max")
+    monkeypatch.setattr(conv, "N_THREADS", 1)
+    expected = conv_pool2d(x, kernels, **kwargs)
+    monkeypatch.setattr(conv, "N_THREADS", n_threads)
+    monkeypatch.setattr(conv, "CHUNK_BYTES", 1)  # 11 chunks shared by the threads
+    np.testing.assert_allclose(conv_pool2d(x, kernels, **kwargs), expected, rtol=1e-14)
+    np.testing.assert_array_equal(max_pool2d(x, 3), loop_pool(x, 3, 3, np.max))
+
+
+def test_runs_without_threadpoolctl(monkeypatch):
+    monkeypatch.setattr(conv, "_BLAS", False)  # as if threadpoolctl were not installed
+    assert conv._blas_controller() is None
+    assert conv._n_threads(10) == 1
+    monkeypatch.setattr(conv, "CHUNK_BYTES", 1)
+    x, kernels = np.ones((3, 4, 4)), np.ones((1, 3, 3))
+    np.testing.assert_array_equal(conv2d(x, kernels), np.full((3, 2, 2, 1), 9.0))
+
+
+def test_non_contiguous_input():
+    rng = np.random.default_rng(3)
+    x = rng.random((4, 12, 10, 3))[:, ::2, ::-1]  # strided, reversed view
+    kernels = rng.standard_normal((2, 3, 3, 3))
+    np.testing.assert_allclose(
+        conv2d(x, kernels), conv2d(np.ascontiguousarray(x), kernels), rtol=1e-14
+    )
+
+
+# ------------------------------------------------------------------------ fused helper
+
+
+@pytest.mark.parametrize("activation", sorted(set(ACTIVATIONS) - {"softmax"}))
+@pytest.mark.parametrize("pooling", ["max", "avg", None])
+def test_conv_pool2d_is_conv_then_activation_then_pooling(activation, pooling):
+    rng = np.random.default_rng(4)
+    x, kernels = rng.standard_normal((3, 9, 9, 2)), rng.standard_normal((4, 3, 3, 2))
+    z = conv2d(x, kernels, stride=1, padding="same")
+    a = ACTIVATIONS[activation](z.copy())
+    expected = {
+        "max": lambda: max_pool2d(a, 3, stride=2),
+        "avg": lambda: avg_pool2d(a, 3, stride=2),
+        None: lambda: a,
+    }[pooling]()
+    out = conv_pool2d(
+        x,
+        kernels,
+        padding="same",
+        activation=activation,
+        pooling=pooling,
+        pool_size=3,
+        pool_stride=2,
+    )
+    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
+
+
+# -------------------------------------------------------------------------------- pad2d
+
+
+@pytest.mark.parametrize(
+    "padding, widths", [(0, ((0, 0), (0, 0))), (2, ((2, 2), (2, 2))), (((1, 0), (0, 3)),) * 2]
+)
+@pytest.mark.parametrize("shape", [(2, 3, 4), (2, 3, 4, 3)])
+@pytest.mark.parametrize("value, dtype", [(0.0, np.float64), (255, np.uint8), (-1.5, np.float32)])
+def test_pad2d_matches_np_pad(padding, widths, shape, value, dtype):
+    x = np.arange(np.prod(shape)).reshape(shape).astype(dtype)
+    expected = np.pad(x, ((0, 0), *widths) + ((0, 0),) * (len(shape) - 3), constant_values=value)
+    out = pad2d(x, padding, value=value)
+    assert out.dtype == x.dtype
+    np.testing.assert_array_equal(out, expected)
+
+
+# ------------------------------------------------------------------------------ pooling
+
+
+@pytest.mark.parametrize("size, stride", [(1, None), (2, None), (3, None), (2, 1), (3, 2), (2, 3)])
+@pytest.mark.parametrize("shape", [(2, 7, 6, 3), (1, 4, 5, 1)])
+def test_pooling_matches_loops(size, stride, shape):
+    x = np.random.default_rng(5).standard_normal(shape)
+    step = size if stride is None else stride
+    np.testing.assert_array_equal(
+        max_pool2d(x, size, stride=stride), loop_pool(x, size, step, np.max)
+    )
+    np.testing.assert_allclose(
+        avg_pool2d(x, size, stride=stride),
+        loop_pool(x, size, step, np.mean),
+        rtol=1e-12,
+        atol=1e-15,
+    )
+
+
+def test_pooling_grayscale_keeps_ndim():
+    x = np.arange(32.0).reshape(2, 4, 4)
+    assert max_pool2d(x, 2).shape == (2, 2, 2)
+    np.testing.assert_array_equal(max_pool2d(x, 2), max_pool2d(x[..., None], 2)[..., 0])
+
+
+def test_pooling_rectangular_windows():
+    x = np.random.default_rng(6).standard_normal((2, 6, 6, 2))
+    out = max_pool2d(x, (3, 1), stride=(3, 2))
+    assert out.shape == (2, 2, 3, 2)
+    np.testing.assert_array_equal(out, x.reshape(2, 2, 3, 6, 2).max(axis=2)[:, :, ::2])
+
+
+# ------------------------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize(
+    "images, kernels, kwargs, match",
+    [
+        (
+            np.ones((4, 4)),
+            np.ones((1, 3, 3)),
+            {},
+            r"\(n, h, w, c\).*got an array of shape \(4, 4\)",
+        ),
+        (np.ones((1, 4, 4, 3)), np.ones((3, 3)), {}, r"kernels must be .* shape \(3, 3\)"),
+        (np.ones((1, 4, 4, 3)), np.ones((1, 3, 3, 2)), {}, "kernels have 2 channel.*images have 3"),
+        (
+            np.ones((1, 3, 3)),
+            np.ones((1, 5, 5)),
+            {"padding": "valid"},
+            "image 3x3 is smaller than kernel 5x5 with padding 'valid'",
+        ),
+        (np.ones((1, 3, 3)), np.ones((1, 5, 4)), {"padding": 0}, "3x3 is smaller than kernel 5x4"),
+        (
+            np.ones((1, 4, 4)),
+            np.ones((1, 3, 3)),
+            {"stride": 0},
+            "stride must be an int >= 1, got 0",
+        ),
+        (np.ones((1, 4, 4)), np.ones((1, 3, 3)), {"stride": 1.5}, "stride must be an int"),
+        (np.ones((1, 4, 4)), np.ones((1, 3, 3)), {"padding": "full"}, "Unknown padding 'full'"),
+        (np.ones((1, 4, 4)), np.ones((1, 3, 3)), {"padding": -1}, "padding must be an int >= 0"),
+        (np.full((1, 4, 4), np.nan), np.ones((1, 3, 3)), {}, "images contain NaN or inf"),
+        (np.full((1, 4, 4), np.inf), np.ones((1, 3, 3)), {}, "images contain NaN or inf"),
+        (np.ones((1, 4, 4)), np.full((1, 3, 3), np.nan), {}, "kernels contain NaN"),
+        (np.ones((1, 4, 4), dtype=complex), np.ones((1, 3, 3)), {}, "must be numeric"),
+        (np.ones((1, 4, 4)), np.ones((0, 3, 3)), {}, "must not be empty"),
+    ],
+)
+def test_conv2d_errors(images, kernels, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        conv2d(images, kernels, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"activation": "softmax"}, "Unknown activation 'softmax'"),
+        ({"activation": "nope"}, "Unknown activation"),
+        ({"pooling": "min"}, "Unknown pooling 'min'"),
+        ({"pooling": "max", "pool_size": 0}, "pool_size must be an int >= 1"),
+        ({"pooling": "max", "pool_size": 5}, "image 4x4 is smaller than the pooling window 5x5"),
+    ],
+)
+def test_conv_pool2d_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        conv_pool2d(np.ones((1, 4, 4)), np.ones((1, 3, 3)), padding="same", **kwargs)
+
+
+@pytest.mark.parametrize("pool", [max_pool2d, avg_pool2d])
+def test_pooling_errors(pool):
+    with pytest.raises(ValueError, match="smaller than the pooling window 3x3"):
+        pool(np.ones((1, 2, 5, 1)), 3)
+    with pytest.raises(ValueError, match="size must be an int >= 1, got 0"):
+        pool(np.ones((1, 4, 4)), 0)
+    with pytest.raises(ValueError, match="stride must be an int >= 1"):
+        pool(np.ones((1, 4, 4)), 2, stride=-1)
+    with pytest.raises(ValueError, match=r"got an array of shape \(4,\)"):
+        pool(np.ones(4), 2)
+    with pytest.raises(ValueError, match="NaN"):
+        pool(np.full((1, 4, 4), np.nan), 2)
+
+
+def test_pad2d_errors():
+    with pytest.raises(ValueError, match=r"got an array of shape \(3, 3\)"):
+        pad2d(np.ones((3, 3)), 1)
+    for bad in (-1, 1.5, ((1, 2),), ((1, 2), (3, -1)), "same"):
+        with pytest.raises(ValueError, match="padding must be an int >= 0 or"):
+            pad2d(np.ones((1, 3, 3)), bad)

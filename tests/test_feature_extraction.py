@@ -1,0 +1,273 @@
+"""ConvFeatureTransformer: scikit-learn's checks, agreement with the functional core, errors."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sknnedu.activations import ACTIVATIONS
+from sknnedu.conv import avg_pool2d, conv2d, max_pool2d
+from sknnedu.feature_extraction import ConvFeatureTransformer
+from sknnedu.filters import BANKS, filter_bank
+
+
+@parametrize_with_checks(
+    [
+        ConvFeatureTransformer(),
+        ConvFeatureTransformer(filters="random", pooling="avg"),
+        ConvFeatureTransformer(filters="kmeans"),
+    ]
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, _ = load_digits(return_X_y=True)
+    return X[:200] / 16.0
+
+
+@pytest.fixture
+def rgb_rows():
+    return np.random.default_rng(0).random((6, 7 * 9 * 3))  # six 7x9 RGB images as rows
+
+
+# ------------------------------------------------------------------- against the core
+
+
+@pytest.mark.parametrize("activation", sorted(set(ACTIVATIONS) - {"softmax"}))
+@pytest.mark.parametrize(
+    "pooling, pool_size, pool_stride", [("max", 2, None), ("avg", 3, 2), (None, 2, None)]
+)
+@pytest.mark.parametrize("padding, stride", [("same", 1), ("valid", 1), ("same", 2), (1, 2)])
+def test_equals_conv_then_activation_then_pooling(
+    rgb_rows, activation, pooling, pool_size, pool_stride, padding, stride
+):
+    kernels = np.random.default_rng(1).standard_normal((4, 3, 2, 3))
+    est = ConvFeatureTransformer(
+        kernels,
+        activation=activation,
+        pooling=pooling,
+        pool_size=pool_size,
+        pool_stride=pool_stride,
+        padding=padding,
+        stride=stride,
+        image_shape=(7, 9, 3),
+    )
+    out = est.fit_transform(rgb_rows)
+
+    images = rgb_rows.reshape(-1, 7, 9, 3)
+    a = ACTIVATIONS[activation](conv2d(images, kernels, stride=stride, padding=padding))
+    if pooling == "max":
+        a = max_pool2d(a, pool_size, stride=pool_stride)
+    elif pooling == "avg":
+        a = avg_pool2d(a, pool_size, stride=pool_stride)
+    assert est.output_shape_ == a.shape[1:]
+    assert out.shape == (len(images), a[0].size)
+    np.testing.assert_allclose(out, a.reshape(len(images), -1), rtol=1e-12, atol=1e-12)
+
+
+def test_named_bank_is_shared_over_channels(rgb_rows):
+    est = ConvFeatureTransformer(image_shape=(7, 9, 3), pooling=None, activation="identity")
+    out = est.fit_transform(rgb_rows)
+    gray = rgb_rows.reshape(-1, 7, 9, 3).sum(axis=-1)
+    expected = conv2d(gray, filter_bank("edges"), padding="same")
+    np.testing.assert_allclose(out, expected.reshape(len(gray), -1), atol=1e-12)
+    assert est.kernels_.shape == (len(BANKS["edges"]), 3, 3, 3)
+    assert est.kernels_.dtype == np.float64
+
+
+def test_image_arrays_equal_rows(rgb_rows):
+    images = rgb_rows.reshape(-1, 7, 9, 3)
+    rows = ConvFeatureTransformer(image_shape=(7, 9, 3)).fit_transform(rgb_rows)
+    est = ConvFeatureTransformer().fit(images)
+    assert est.image_shape_ == (7, 9, 3)
+    assert est.n_features_in_ == 7 * 9 * 3
+    np.testing.assert_array_equal(est.transform(images), rows)
+    np.testing.assert_array_equal(est.transform(rgb_rows), rows)  # rows work after images too
+    gray = images[..., 0]
+    est = ConvFeatureTransformer().fit(gray)  # 3-D = grayscale
+    assert est.image_shape_ == (7, 9, 1)
+    np.testing.assert_array_equal(est.transform(gray), est.transform(gray[..., None]))
+    by_rows = ConvFeatureTransformer(image_shape=(7, 9)).fit_transform(gray.reshape(6, -1))
+    np.testing.assert_array_equal(est.transform(gray), by_rows)
+
+
+# ------------------------------------------------------------------------ image shape
+
+
+@pytest.mark.parametrize(
+    "n_features, image_shape, expected",
+    [
+        (64, None, (8, 8, 1)),
+        (1, None, (1, 1, 1)),
+        (10, None, (1, 10, 1)),
+        (3 * 32 * 32, None, (1, 3072, 1)),
+        (3 * 32 * 32, (32, 32, 3), (32, 32, 3)),
+        (12, (3, 4), (3, 4, 1)),
+        (12, [2, 2, 3], (2, 2, 3)),
+    ],
+)
+def test_image_shape(n_features, image_shape, expected):
+    X = np.random.default_rng(2).random((3, n_features))
+    est = ConvFeatureTransformer(image_shape=image_shape).fit(X)
+    assert est.image_shape_ == expected
+    assert est.image_shape == image_shape  # stored unchanged
+    assert est.transform(X).shape == (3, int(np.prod(est.output_shape_)))
+
+
+def test_small_maps_are_pooled_with_a_clipped_window():
+    X = np.random.default_rng(3).random((4, 10))  # 1 x 10 strips
+    est = ConvFeatureTransformer(pool_size=3).fit(X)
+    assert est.pool_size_ == (1, 3)
+    assert est.output_shape_ == (1, 3, len(BANKS["edges"]))
+    est = ConvFeatureTransformer(pooling=None).fit(X)
+    assert est.pool_size_ is None and est.output_shape_ == est.conv_shape_ == (1, 10, 5)
+
+
+# ---------------------------------------------------------------------------- filters
+
+
+@pytest.mark.parametrize("n_channels", [1, 3])
+def test_random_filters(n_channels):
+    X = np.random.default_rng(4).random((5, 6 * 6 * n_channels))
+    est = ConvFeatureTransformer(
+        "random", n_filters=5, kernel_size=(3, 2), image_shape=(6, 6, n_channels), random_state=0
+    ).fit(X)
+    assert est.kernels_.shape == (5, 3, 2, n_channels)
+    np.testing.assert_array_equal(est.kernels_, clone(est).fit(X).kernels_)
+    assert list(est.filter_names_) == [f"random{i}" for i in range(5)]
+    assert est.transform(X).shape == (5, 3 * 3 * 5)
+
+
+def test_kmeans_learns_kernels_on_digits(digits):
+    est = ConvFeatureTransformer("kmeans", n_filters=6, kernel_size=5, random_state=0)
+    features = est.fit_transform(digits)
+    assert est.kernels_.shape == (6, 5, 5, 1)
+    flat = est.kernels_.reshape(6, -1)
+    np.testing.assert_allclose(flat.mean(axis=1), 0, atol=1e-12)  # blind to brightness
+    np.testing.assert_allclose(np.linalg.norm(flat, axis=1), 1)
+    assert features.shape == (len(digits), 4 * 4 * 6)
+    np.testing.assert_array_equal(clone(est).fit(digits).kernels_, est.kernels_)
+    # distinct kernels that are not just noise: neighbouring pixels correlate
+    assert np.linalg.matrix_rank(flat) == 6
+    unwhitened = ConvFeatureTransformer("kmeans", n_filters=6, whiten=False, random_state=0)
+    assert unwhitened.fit(digits).kernels_.shape == (6, 3, 3, 1)
+
+
+def test_kmeans_needs_enough_patches():
+    with pytest.raises(ValueError, match="needs at least n_filters=8 image patches, X gives 4"):
+        ConvFeatureTransformer("kmeans").fit(np.ones((1, 4)))
+
+
+def test_given_kernels_and_names(rgb_rows):
+    est = ConvFeatureTransformer(np.ones((2, 3, 3)), image_shape=(7, 9, 3)).fit(rgb_rows)
+    assert est.kernels_.shape == (2, 3, 3, 3)
+    assert list(est.filter_names_) == ["filter0", "filter1"]
+    est = ConvFeatureTransformer(["sobel_x", "sobel_x", "red"], image_shape=(7, 9, 3))
+    assert list(est.fit(rgb_rows).filter_names_) == ["sobel_x_0", "sobel_x_1", "red"]
+    for names in (("laplacian", "blue"), np.array(["laplacian", "blue"])):
+        est = ConvFeatureTransformer(names, image_shape=(7, 9, 3)).fit(rgb_rows)
+        assert list(est.filter_names_) == ["laplacian", "blue"]
+        np.testing.assert_array_equal(est.kernels_, filter_bank(["laplacian", "blue"], 3))
+    est = ConvFeatureTransformer("sobel_y", image_shape=(7, 9, 3)).fit(rgb_rows)
+    assert est.kernels_.shape == (1, 3, 3, 3) and list(est.filter_names_) == ["sobel_y"]
+
+
+# --------------------------------------------------------- output names, dtype, pandas
+
+
+def test_feature_names_follow_the_output_order(digits):
+    # the second kernel is zero, so every feature named after it is zero
+    kernels = np.stack([np.ones((3, 3)), np.zeros((3, 3)), -np.ones((3, 3))])
+    est = ConvFeatureTransformer(kernels, activation="identity").fit(digits)
+    names = est.get_feature_names_out()
+    assert names.dtype == object and len(names) == 4 * 4 * 3
+    assert list(names[:4]) == ["filter0_r0_c0", "filter1_r0_c0", "filter2_r0_c0", "filter0_r0_c1"]
+    assert names[-1] == "filter2_r3_c3"
+    out = est.transform(digits)
+    is_zero = np.array(["filter1_" in name for name in names])
+    assert np.all(out[:, is_zero] == 0) and np.any(out[:, ~is_zero] != 0)
+    default = ConvFeatureTransformer().fit(digits).get_feature_names_out()
+    assert default[0] == "sobel_x_r0_c0" and default[6] == "sobel_y_r0_c1"
+
+
+def test_pandas_output(digits):
+    X = pd.DataFrame(digits, columns=[f"px{i}" for i in range(64)], index=np.arange(200) + 7)
+    est = ConvFeatureTransformer().set_output(transform="pandas")
+    out = est.fit_transform(X)
+    assert isinstance(out, pd.DataFrame)
+    assert list(out.columns) == list(est.get_feature_names_out())
+    assert list(out.index) == list(X.index)
+    np.testing.assert_allclose(out.to_numpy(), ConvFeatureTransformer().fit_transform(digits))
+    assert list(est.feature_names_in_) == list(X.columns)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtype_preserved(digits, dtype):
+    est = ConvFeatureTransformer("random", random_state=0).fit(digits)
+    out = est.transform(digits.astype(dtype))
+    assert out.dtype == dtype
+    np.testing.assert_allclose(out, est.transform(digits), rtol=1e-4, atol=1e-5)
+    assert est.transform((digits * 16).astype(np.int64)).dtype == np.float64
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize(
+    "params, X, match",
+    [
+        (
+            {"image_shape": (9, 9)},
+            np.ones((2, 64)),
+            r"image_shape \(9, 9\) needs 81 features, X has 64",
+        ),
+        (
+            {"image_shape": (4, 4)},
+            np.ones((2, 48)),
+            r"needs 16 features, X has 48; for 3 channels use image_shape=\(4, 4, 3\)",
+        ),
+        ({"image_shape": (4, 0)}, np.ones((2, 4)), "image_shape must be"),
+        ({"image_shape": 16}, np.ones((2, 16)), "image_shape must be"),
+        ({"image_shape": (4, 4)}, np.ones((2, 5, 5)), r"does not match the images in X"),
+        (
+            {"padding": "valid", "filters": np.ones((1, 5, 5))},
+            np.ones((2, 9)),
+            "image 3x3 is smaller than kernel 5x5 with padding 'valid'",
+        ),
+        ({"filters": "sobel"}, np.ones((2, 9)), "Unknown filter 'sobel'; expected one of"),
+        ({"filters": ["sobel_x", "nope"]}, np.ones((2, 9)), "Unknown filter 'nope'"),
+        ({"filters": "red"}, np.ones((2, 9)), "need images with 3 channels, got 1"),
+        ({"filters": np.ones((2, 3, 3, 2))}, np.ones((2, 9)), "filters have 2 channel.*have 1"),
+        ({"filters": np.ones((3, 3))}, np.ones((2, 9)), r"array of shape \(k, fh, fw\[, c\]\)"),
+        ({"filters": 3}, np.ones((2, 9)), "filters must be 'random', 'kmeans'"),
+        ({"activation": "softmax"}, np.ones((2, 9)), "Unknown activation 'softmax'; expected"),
+        ({"activation": "gelu"}, np.ones((2, 9)), "Unknown activation 'gelu'"),
+        ({"pooling": "min"}, np.ones((2, 9)), "Unknown pooling 'min'; expected 'max', 'avg'"),
+        ({"pool_size": 0}, np.ones((2, 9)), "pool_size must be an int >= 1, got 0"),
+        ({"pool_stride": 0}, np.ones((2, 9)), "pool_stride must be an int >= 1"),
+        ({"stride": 0}, np.ones((2, 9)), "stride must be an int >= 1, got 0"),
+        ({"padding": "full"}, np.ones((2, 9)), "Unknown padding 'full'"),
+        ({"n_filters": 0}, np.ones((2, 9)), "n_filters must be an int >= 1"),
+        ({"kernel_size": 0}, np.ones((2, 9)), "kernel_size must be an int >= 1"),
+        ({"whiten": "yes"}, np.ones((2, 9)), "whiten must be True or False"),
+        ({}, np.full((2, 3, 3), np.nan), "NaN"),
+    ],
+)
+def test_fit_errors(params, X, match):
+    with pytest.raises(ValueError, match=match):
+        ConvFeatureTransformer(**params).fit(X)
+
+
+def test_transform_errors(rgb_rows):
+    est = ConvFeatureTransformer(image_shape=(7, 9, 3)).fit(rgb_rows)
+    with pytest.raises(ValueError, match="X has 10 features, but ConvFeatureTransformer"):
+        est.transform(np.ones((2, 10)))
+    with pytest.raises(ValueError, match=r"X has images of shape \(9, 7, 3\).*\(7, 9, 3\)"):
+        est.transform(np.ones((2, 9, 7, 3)))
+    with pytest.raises(ValueError, match=r"images of shape \(7, 9, 1\)"):
+        est.transform(np.ones((2, 7, 9)))
