@@ -1,0 +1,299 @@
+"""Tests of the command line, sknnedu.cli (mostly in-process through ``main``)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from skimage.io import imsave
+from sklearn.datasets import load_digits
+
+from sknnedu import cli
+from sknnedu.cli import main
+from sknnedu.persistence import load_model, save_model
+
+CLASSES = ("checker", "horizontal", "vertical")
+TINY_DEMO = cli.DemoSettings(sizes=((8,),), max_iter=3, cv=2)
+
+
+def _pattern(kind: str, phase: int, size: int = 16, width: int = 2) -> np.ndarray:
+    """A 0/1 image of stripes (or a checkerboard) ``width`` pixels wide, shifted by ``phase``."""
+    r = (np.arange(size) + phase) // width % 2
+    if kind == "horizontal":
+        return np.repeat(r[:, None], size, axis=1)
+    if kind == "vertical":
+        return np.repeat(r[None, :], size, axis=0)
+    return (np.add.outer(np.arange(size), np.arange(size)) // width + phase) % 2
+
+
+def _write_png(path: Path, img: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    imsave(path, (np.clip(img, 0, 1) * 255).astype(np.uint8), check_contrast=False)
+
+
+def _image_set(root: Path, classes=CLASSES, n: int = 10, size=lambda i: 16) -> Path:
+    rng = np.random.default_rng(0)
+    for kind in classes:
+        for i in range(n):
+            img = _pattern(kind, i % 4, size(i)) + rng.normal(0, 0.1, (size(i),) * 2)
+            _write_png(root / kind / f"{kind}{i:02d}.png", img)
+    return root
+
+
+@pytest.fixture(scope="module")
+def image_set(tmp_path_factory) -> Path:
+    return _image_set(tmp_path_factory.mktemp("images"))
+
+
+@pytest.fixture(scope="module")
+def trained(image_set, tmp_path_factory) -> tuple[Path, str]:
+    """A model trained by ``sknnedu train`` on image_set, and what train printed."""
+    model = tmp_path_factory.mktemp("model") / "stripes.skops"
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(["train", str(image_set), "--out", str(model)])
+    assert status == 0, err.getvalue()
+    return model, out.getvalue()
+
+
+def _one_error_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("sknnedu: error: ")
+    return lines[0]
+
+
+# ------------------------------------------------------------------------------------------
+# help
+# ------------------------------------------------------------------------------------------
+def test_module_help_in_a_subprocess():
+    done = subprocess.run([sys.executable, "-m", "sknnedu", "--help"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    for word in ("demo", "train", "predict"):
+        assert word in done.stdout
+
+
+@pytest.mark.parametrize("command", ["demo", "train", "predict"])
+def test_help_of_each_command(capsys, command):
+    assert main([command, "--help"]) == 0
+    assert f"usage: sknnedu {command}" in capsys.readouterr().out
+
+
+def test_usage_errors_exit_2(capsys):
+    assert main([]) == 2
+    assert main(["fly"]) == 2
+    assert main(["train", "folder"]) == 2  # --out is required
+    assert main(["train", "folder", "--out", "m", "--cv", "1"]) == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------
+# demo
+# ------------------------------------------------------------------------------------------
+def test_demo_quick_writes_pictures(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    out = tmp_path / "pictures"
+    assert main(["demo", "--quick", "--out", str(out), "--n-jobs", "1"]) == 0
+    text = capsys.readouterr().out
+    for name in ("loss_curve", "confusion_matrix", "filters", "grid_heatmap"):
+        png = out / f"{name}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert str(png) in text
+    for activation in cli.NOTES_ACTIVATIONS + cli.MLP_ACTIVATIONS:
+        assert f"activation={activation}" in text
+    assert "rank" in text and "best parameters" in text
+    accuracy = float(re.search(r"conv \+ NNClassifier\s+([01]\.\d+)", text).group(1))
+    mlp_accuracy = float(re.search(r"MLPClassifier\s+([01]\.\d+)", text).group(1))
+    assert accuracy > 0.9
+    assert mlp_accuracy > 0.8
+
+
+def test_demo_without_matplotlib_skips_pictures(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(cli, "QUICK_DEMO", TINY_DEMO)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # import fails
+    out = tmp_path / "pictures"
+    assert main(["demo", "--quick", "--out", str(out), "--n-jobs", "1"]) == 0
+    assert "pictures skipped" in capsys.readouterr().out
+    assert not out.exists()
+
+
+def test_format_confusion_lines_up_class_names():
+    text = cli._format_confusion(np.array([[3, 0], [1, 12]]), ["cat", "elephant"])
+    lines = text.splitlines()
+    assert lines[1].split() == ["cat", "elephant"]
+    assert lines[2].split() == ["cat", "3", "0"]
+    assert lines[3].split() == ["elephant", "1", "12"]
+    assert len({len(line) for line in lines[1:]}) == 1
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_conv_pipeline_reads_digits_well():
+    X, y = load_digits(return_X_y=True)
+    model = cli.conv_pipeline((8, 8), max_iter=30).fit(X[:1000] / 16, y[:1000])
+    assert model.score(X[1000:] / 16, y[1000:]) > 0.9
+    assert model["conv"].kernels_.shape == (len(cli.FILTER_NAMES), 3, 3, 1)
+
+
+# ------------------------------------------------------------------------------------------
+# train and predict
+# ------------------------------------------------------------------------------------------
+def test_train_reports_and_saves(trained):
+    model_path, out = trained
+    assert "cross-validated accuracy: 1.0000" in out
+    assert "confusion matrix" in out
+    for name in CLASSES:
+        assert re.search(rf"^{name}\s+\d+\s+\d+\s+\d+$", out, flags=re.M)
+    model, metadata = load_model(model_path)
+    assert metadata["class_names"] == list(CLASSES)
+    assert metadata["image_size"] == [16, 16] and metadata["as_gray"] is False
+    assert list(model.classes_) == list(CLASSES)
+
+
+def test_predict_prints_path_class_probability(trained, image_set, capsys):
+    images = [str(image_set / kind / f"{kind}{i:02d}.png") for kind in CLASSES for i in (0, 5)]
+    assert main(["predict", str(trained[0]), *images]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == len(images)
+    for line, image in zip(lines, images):
+        path, label, probability = line.split("\t")
+        assert path == image
+        assert label == Path(image).parent.name
+        assert 0.5 < float(probability) <= 1.0
+
+
+def test_predict_new_images_of_another_size(trained, tmp_path, capsys):
+    """New images are resized to the training size (16x16), as the metadata says."""
+    paths = []
+    for kind in CLASSES:
+        paths.append(tmp_path / f"new_{kind}.png")
+        _write_png(paths[-1], _pattern(kind, 0, size=32, width=4))  # 16x16, width 2 once resized
+    assert main(["predict", str(trained[0]), *map(str, paths)]) == 0
+    labels = [line.split("\t")[1] for line in capsys.readouterr().out.strip().splitlines()]
+    assert labels == list(CLASSES)
+
+
+def test_train_search_gray_resized(image_set, tmp_path, capsys):
+    model_path = tmp_path / "gray.skops"
+    status = main(["train", str(image_set), "--out", str(model_path), "--search", "--gray",
+                   "--cv", "3", "--image-size", "12", "12"])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "rank" in out and "best parameters" in out and "(3 folds)" in out
+    _, metadata = load_model(model_path)
+    assert metadata["image_size"] == [12, 12] and metadata["as_gray"] is True
+    image = image_set / "vertical" / "vertical03.png"
+    assert main(["predict", str(model_path), str(image)]) == 0
+    assert capsys.readouterr().out.split("\t")[1] == "vertical"
+
+
+def test_train_resizes_images_of_different_sizes(tmp_path, capsys):
+    folder = _image_set(tmp_path / "mixed", classes=CLASSES[1:], n=4,
+                        size=lambda i: 12 if i % 2 else 20)
+    model_path = tmp_path / "mixed.skops"
+    assert main(["train", str(folder), "--out", str(model_path)]) == 0
+    assert "resizing them all to 32x32" in capsys.readouterr().out
+    assert load_model(model_path).metadata["image_size"] == [32, 32]
+
+
+def test_cv_folds_are_capped_by_the_smallest_class(tmp_path, capsys):
+    folder = _image_set(tmp_path / "few", classes=CLASSES[1:], n=3)
+    assert main(["train", str(folder), "--out", str(tmp_path / "m.skops"), "--cv", "10"]) == 0
+    assert "(3 folds)" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------------------
+# errors: one line on stderr, exit status 2
+# ------------------------------------------------------------------------------------------
+def _error_cases(root: Path, image_set: Path, model: Path) -> dict[str, list[str]]:
+    (root / "empty").mkdir()
+    _image_set(root / "one_class", classes=CLASSES[:1], n=3)
+    _image_set(root / "single_image", classes=CLASSES[:2], n=1)
+    _image_set(root / "with_junk", classes=CLASSES[:2], n=2)
+    (root / "with_junk" / "checker" / "notes.png").write_text("not an image")
+    (root / "junk.png").write_text("not an image")
+    (root / "junk.skops").write_bytes(b"PK\x03\x04 truncated")
+    (root / "cut.skops").write_bytes(model.read_bytes()[:2000])
+    with zipfile.ZipFile(root / "empty.skops", "w"):
+        pass
+    save_model(cli.conv_pipeline((16, 16, 3)), root / "no_metadata.skops")
+    image = str(image_set / "vertical" / "vertical00.png")
+    out = str(root / "out.skops")
+    return {
+        "missing folder": ["train", str(root / "nothere"), "--out", out],
+        "file as folder": ["train", image, "--out", out],
+        "empty folder": ["train", str(root / "empty"), "--out", out],
+        "one class": ["train", str(root / "one_class"), "--out", out],
+        "one image in a class": ["train", str(root / "single_image"), "--out", out],
+        "unreadable training image": ["train", str(root / "with_junk"), "--out", out],
+        "output folder missing": ["train", str(image_set), "--out",
+                                  str(root / "nothere" / "m.skops")],
+        "output is a folder": ["train", str(image_set), "--out", str(root)],
+        "missing model": ["predict", str(root / "nothere.skops"), image],
+        "model is a folder": ["predict", str(root), image],
+        "junk model": ["predict", str(root / "junk.skops"), image],
+        "truncated model": ["predict", str(root / "cut.skops"), image],
+        "empty zip model": ["predict", str(root / "empty.skops"), image],
+        "image as model": ["predict", image, image],
+        "model without metadata": ["predict", str(root / "no_metadata.skops"), image],
+        "missing image": ["predict", str(model), image, str(root / "nothere.png")],
+        "unreadable image": ["predict", str(model), str(root / "junk.png")],
+        "folder as image": ["predict", str(model), str(root)],
+    }
+
+
+@pytest.fixture(scope="module")
+def error_cases(tmp_path_factory, image_set, trained):
+    return _error_cases(tmp_path_factory.mktemp("errors"), image_set, trained[0])
+
+
+ERROR_NAMES = [
+    "missing folder", "file as folder", "empty folder", "one class", "one image in a class",
+    "unreadable training image", "output folder missing", "output is a folder",
+    "missing model", "model is a folder", "junk model", "truncated model", "empty zip model",
+    "image as model", "model without metadata", "missing image", "unreadable image",
+    "folder as image",
+]
+
+
+@pytest.mark.parametrize("case", ERROR_NAMES)
+def test_expected_errors_give_one_line_and_status_2(error_cases, capsys, case):
+    argv = error_cases[case]
+    assert main(argv) == 2
+    line = _one_error_line(capsys)
+    assert len(line) < 400
+    if case.startswith("missing"):
+        assert "nothere" in line
+    assert capsys.readouterr().out == ""
+
+
+def test_error_cases_are_all_tested(error_cases):
+    assert sorted(error_cases) == sorted(ERROR_NAMES)
+
+
+def test_predict_prints_nothing_when_one_image_is_bad(error_cases, capsys):
+    argv = error_cases["unreadable image"]
+    good = error_cases["missing image"][2]
+    assert main([*argv[:2], good, *argv[2:]]) == 2
+    assert capsys.readouterr().out == ""
+
+
+def test_error_in_a_subprocess_has_no_traceback(tmp_path):
+    env = {**os.environ, "PYTHONWARNINGS": "default"}
+    done = subprocess.run(
+        [sys.executable, "-m", "sknnedu", "predict", str(tmp_path / "x.skops"), "a.png"],
+        capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        f"sknnedu: error: Model file not found: '{tmp_path / 'x.skops'}'"]
