@@ -20,20 +20,24 @@ from sklearn.pipeline import make_pipeline
 from sklearn.svm import SVC
 
 from sknnedu import ConvFeatureTransformer, NNClassifier
+from sknnedu.cli import conv_pipeline
 
 
-def conv_pipeline(random_state: int = 0):
-    """The recommended digits pipeline (the README quotes it)."""
+def kmeans_pipeline():
+    """Filters learned by k-means on patches (Coates & Ng 2011) instead of named ones."""
     return make_pipeline(
         ConvFeatureTransformer(filters="kmeans", n_filters=16, kernel_size=3,
-                               image_shape=(8, 8), random_state=random_state),
-        NNClassifier((128,), alpha=1e-3, max_iter=300, random_state=random_state),
+                               image_shape=(8, 8), random_state=0),
+        NNClassifier((128,), alpha=1e-3, max_iter=300, random_state=0),
     )
 
 
 MODELS = {
     "NNClassifier": lambda: NNClassifier((128,), alpha=1e-3, max_iter=300, random_state=0),
-    "conv pipeline": conv_pipeline,
+    "conv pipeline": lambda: conv_pipeline((8, 8)),  # the recommended one (README, demo)
+    "conv sigmoid": lambda: conv_pipeline((8, 8), hidden_layer_sizes=(256,),
+                                          activation="sigmoid"),
+    "conv kmeans": kmeans_pipeline,
     "MLPClassifier": lambda: MLPClassifier((128,), alpha=1e-3, max_iter=300, random_state=0),
     "SVC (rbf)": lambda: SVC(gamma="scale", C=10),
 }

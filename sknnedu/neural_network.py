@@ -7,6 +7,7 @@ and :mod:`.network`.
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import warnings
 
@@ -21,6 +22,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from threadpoolctl import ThreadpoolController
 
 from . import network
 from .activations import HIDDEN_ACTIVATIONS
@@ -31,6 +33,21 @@ from .optimizers import OPTIMIZERS
 STOCHASTIC_SOLVERS = ("sgd", "adam", "rmsprop")
 SOLVERS = STOCHASTIC_SOLVERS + ("lbfgs",)
 LEARNING_RATES = ("constant", "invscaling", "adaptive")
+
+#: Below this many multiply-adds per batch and layer, BLAS runs on one thread:
+#: waking threads for a 200 x 64 x 128 product costs more than it saves, and on a
+#: busy machine (or inside GridSearchCV workers) it is many times slower.
+SMALL_PRODUCT = 4_000_000
+_THREADPOOLS: list = []
+
+
+def _small_products_single_threaded(batch_size: int, units: list[int]):
+    """A context in which BLAS uses one thread, if every product of a batch is small."""
+    if batch_size * max(a * b for a, b in zip(units[:-1], units[1:])) >= SMALL_PRODUCT:
+        return contextlib.nullcontext()
+    if not _THREADPOOLS:
+        _THREADPOOLS.append(ThreadpoolController())
+    return _THREADPOOLS[0].limit(limits=1, user_api="blas")
 
 
 class NNClassifier(ClassifierMixin, BaseEstimator):
@@ -661,6 +678,7 @@ default='relu'
     def _fit_stochastic(self, X, Y, y, sample_weight, incremental: bool, rng) -> None:
         params = self.coefs_ + self.intercepts_
         optimizer = self._make_optimizer(params, incremental)
+        val = None
         if self.early_stopping:
             (X, Y, _, sample_weight), val = self._split_validation(X, Y, y, sample_weight, rng)
         n = X.shape[0]
@@ -671,6 +689,21 @@ default='relu'
                 warnings.warn(f"batch_size={self.batch_size} is larger than the {n} samples; "
                               f"using {n}.", stacklevel=3)
             batch_size = min(self.batch_size, n)
+
+        self.n_iter_ = 0
+        units = [X.shape[1]] + [w.shape[1] for w in self.coefs_]
+        with _small_products_single_threaded(batch_size, units):
+            self._epochs(X, Y, sample_weight, val, incremental, rng, optimizer, batch_size)
+        if not incremental and self._bad_epochs:
+            self._loss_diverged()
+        if self.early_stopping:
+            self.coefs_ = self._best_coefs
+            self.intercepts_ = self._best_intercepts
+
+    def _epochs(self, X, Y, sample_weight, val, incremental, rng, optimizer, batch_size):
+        """The epoch loop of the stochastic solvers (see :meth:`_fit_stochastic`)."""
+        n = X.shape[0]
+        params = self.coefs_ + self.intercepts_
         dropout_rng = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
         coef_grads = [np.empty_like(w) for w in self.coefs_]
         intercept_grads = [np.empty_like(b) for b in self.intercepts_]
@@ -679,8 +712,6 @@ default='relu'
         buffers, dbuffers = [None] * (L + 1), [None] * (L + 1)
         dense = isinstance(X, np.ndarray)
         X_batch_buffer = np.empty((batch_size, X.shape[1]), dtype=X.dtype) if dense else None
-
-        self.n_iter_ = 0
         try:
             for _ in range(self.max_iter):
                 order = rng.permutation(n) if self.shuffle else None
@@ -716,7 +747,7 @@ default='relu'
                 self._check_divergence()
                 if self.verbose:
                     print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
-                self._update_no_improvement_count(val if self.early_stopping else None)
+                self._update_no_improvement_count(val)
                 optimizer.iteration_ends(self.t_)
                 if self._no_improvement_count > self.n_iter_no_change:
                     what = "Validation score" if self.early_stopping else "Training loss"
@@ -736,11 +767,6 @@ default='relu'
             warnings.warn("Training interrupted by user.", stacklevel=3)
         finally:
             self._optimizer_state = optimizer.state
-        if not incremental and self._bad_epochs:
-            self._loss_diverged()
-        if self.early_stopping:
-            self.coefs_ = self._best_coefs
-            self.intercepts_ = self._best_intercepts
 
     def _update_no_improvement_count(self, val) -> None:
         if val is not None:

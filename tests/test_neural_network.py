@@ -467,3 +467,25 @@ def test_a_loss_spike_that_recovers_is_not_divergence(small_digits, monkeypatch)
     monkeypatch.setattr(NNClassifier, "_check_divergence", spiky)
     quiet_fit(clf, X, y)
     assert clf.n_iter_ == 15
+
+
+def test_small_products_run_blas_single_threaded(small_digits, monkeypatch):
+    # small per-batch products run on one BLAS thread (threads cost more than they
+    # save there); the limit is lifted again after fit
+    from threadpoolctl import threadpool_info
+
+    from sknnedu import neural_network
+
+    seen = []
+    real = neural_network.network.backward
+
+    def spy(*args, **kwargs):
+        seen.append(max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"))
+        return real(*args, **kwargs)
+
+    before = [i["num_threads"] for i in threadpool_info()]
+    monkeypatch.setattr(neural_network.network, "backward", spy)
+    X, y = small_digits
+    quiet_fit(NNClassifier((16,), max_iter=1), X, y)
+    assert set(seen) == {1}
+    assert [i["num_threads"] for i in threadpool_info()] == before
