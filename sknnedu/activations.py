@@ -61,8 +61,11 @@ def relu(Z: np.ndarray, slope: float = LEAKY_SLOPE) -> np.ndarray:
 
 
 def leakyrelu(Z: np.ndarray, slope: float = LEAKY_SLOPE) -> np.ndarray:
-    """g(z) = max(gamma z, z) with gamma = ``slope`` (0.01 in the notes), in place."""
-    return np.multiply(Z, Z.dtype.type(slope), out=Z, where=Z < 0)
+    """g(z) = max(gamma z, z) with gamma = ``slope`` (0.01 in the notes), in place.
+
+    ``max`` is right because 0 <= gamma < 1: for z < 0, gamma z > z.
+    """
+    return np.maximum(Z, Z * Z.dtype.type(slope), out=Z)
 
 
 def absolute(Z: np.ndarray, slope: float = LEAKY_SLOPE) -> np.ndarray:
@@ -102,12 +105,15 @@ def tanh_derivative(A: np.ndarray, delta: np.ndarray, slope: float = LEAKY_SLOPE
 
 def relu_derivative(A: np.ndarray, delta: np.ndarray, slope: float = LEAKY_SLOPE) -> None:
     """delta *= g'(z) = [a > 0], in place."""
-    delta[A <= 0] = 0
+    np.multiply(delta, A > 0, out=delta)
 
 
 def leakyrelu_derivative(A: np.ndarray, delta: np.ndarray, slope: float = LEAKY_SLOPE) -> None:
-    """delta *= g'(z) = 1 if a > 0 else gamma, in place."""
-    np.multiply(delta, delta.dtype.type(slope), out=delta, where=A < 0)
+    """delta *= g'(z) = 1 if a > 0 else gamma, in place.
+
+    ``max(sign(a), gamma)`` is 1 where a > 0 and gamma elsewhere.
+    """
+    delta *= np.maximum(np.sign(A), A.dtype.type(slope))
 
 
 ActivationFn = Callable[..., np.ndarray]

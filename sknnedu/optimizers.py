@@ -49,6 +49,15 @@ class Optimizer:
 
     n_slots = 0
 
+    def _scratch(self, i: int, like: np.ndarray) -> np.ndarray:
+        """A reused temporary shaped like parameter i: steps allocate nothing."""
+        if not hasattr(self, "_tmp"):
+            self._tmp = {}
+        tmp = self._tmp.get(i)
+        if tmp is None or tmp.shape != like.shape or tmp.dtype != like.dtype:
+            tmp = self._tmp[i] = np.empty_like(like)
+        return tmp
+
     @property
     def learning_rate(self) -> float:
         return self.state["learning_rate"]
@@ -101,12 +110,14 @@ class SGD(Optimizer):
 
     def _step(self, i, param, grad):
         v = self.state["slots"][0][i]
-        lr = param.dtype.type(self.learning_rate)
+        tmp = self._scratch(i, param)
+        np.multiply(grad, param.dtype.type(self.learning_rate), out=tmp)  # eta g
         v *= self.momentum
-        v -= lr * grad
+        v -= tmp
         if self.nesterov:
-            param += self.momentum * v
-            param -= lr * grad
+            param -= tmp
+            np.multiply(v, self.momentum, out=tmp)
+            param += tmp
         else:
             param += v
 
@@ -151,11 +162,16 @@ class RMSProp(Optimizer):
 
     def _step(self, i, param, grad):
         s = self.state["slots"][0][i]
-        s *= self.rho
-        s += (1 - self.rho) * grad**2
-        denom = np.sqrt(s)
-        denom += self.epsilon
-        param -= param.dtype.type(self.learning_rate) * grad / denom
+        tmp = self._scratch(i, param)
+        np.multiply(grad, grad, out=tmp)  # s += (1 - rho) (g**2 - s)
+        tmp -= s
+        tmp *= 1 - self.rho
+        s += tmp
+        np.sqrt(s, out=tmp)
+        tmp += self.epsilon
+        np.divide(grad, tmp, out=tmp)
+        tmp *= param.dtype.type(self.learning_rate)
+        param -= tmp
 
 
 class Adam(Optimizer):
@@ -191,15 +207,19 @@ class Adam(Optimizer):
     def _step(self, i, param, grad):
         m = self.state["slots"][0][i]
         v = self.state["slots"][1][i]
-        m *= self.beta_1
-        m += (1 - self.beta_1) * grad
-        v *= self.beta_2
-        v += (1 - self.beta_2) * grad**2
-        denom = np.sqrt(v)
-        denom += self.epsilon
-        np.divide(m, denom, out=denom)
-        denom *= param.dtype.type(self._lr_t)
-        param -= denom
+        tmp = self._scratch(i, param)
+        np.subtract(grad, m, out=tmp)  # m += (1 - b1) (g - m), in place
+        tmp *= 1 - self.beta_1
+        m += tmp
+        np.multiply(grad, grad, out=tmp)  # v += (1 - b2) (g**2 - v)
+        tmp -= v
+        tmp *= 1 - self.beta_2
+        v += tmp
+        np.sqrt(v, out=tmp)
+        tmp += self.epsilon
+        np.divide(m, tmp, out=tmp)
+        tmp *= param.dtype.type(self._lr_t)
+        param -= tmp
 
 
 OPTIMIZERS = {"sgd": SGD, "rmsprop": RMSProp, "adam": Adam}
