@@ -54,12 +54,11 @@ the multiply-adds, which BLAS does faster than numpy copies small pieces.
 
 Threads
 -------
-Chunks are independent, so when BLAS would use several threads (and
-``threadpoolctl``, a scikit-learn dependency, is installed) as many Python
+Chunks are independent, so when BLAS would use several threads, as many Python
 threads take chunks in turn, each with its own buffers, while BLAS is limited to
-one thread for the call (numpy releases the GIL in copies, products and
-ufuncs). Small products in parallel are faster than one product split over
-threads, and a thread slowed down by another program delays only its own
+one thread for the call by :func:`sknnedu.blas.single_threaded` (numpy releases
+the GIL in copies, products and ufuncs). Small products in parallel are faster
+than one product split over threads, and a thread slowed down by another program delays only its own
 chunk. :data:`N_THREADS` overrides the count. The limit applies to the whole
 process while a call runs.
 
@@ -82,12 +81,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
 from numbers import Integral
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from sknnedu import blas
 from sknnedu.activations import ACTIVATIONS
 
 __all__ = [
@@ -111,10 +110,8 @@ BLOCK_WIDTH: int | None = None
 
 #: Threads convolving chunks at once (at most 16). None: as many as BLAS would use
 #: (its thread count, read with threadpoolctl), each running BLAS single-threaded;
-#: 1: one chunk at a time, with BLAS's own threads (also without threadpoolctl).
+#: 1: one chunk at a time, with BLAS's own threads.
 N_THREADS: int | None = None
-
-_BLAS = None  # threadpoolctl controller of the BLAS libraries, made on first use
 
 #: Activations that are non-decreasing, so that ``max(g(z)) = g(max(z))``: with
 #: max pooling they are applied after pooling, to fewer values.
@@ -439,25 +436,9 @@ class _Im2col:
         return z
 
 
-def _blas_controller():
-    """threadpoolctl's controller of the loaded BLAS libraries, or None without it."""
-    global _BLAS
-    if _BLAS is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:  # optional: then BLAS alone uses the cores
-            _BLAS = False
-        else:
-            _BLAS = ThreadpoolController().select(user_api="blas")
-    return _BLAS if _BLAS is not False else None
-
-
 def _n_threads(n_tasks: int) -> int:
     """:data:`N_THREADS`, or BLAS's thread count; at most 16 (each has its buffers)."""
-    wanted = N_THREADS
-    if wanted is None:
-        blas = _blas_controller()
-        wanted = 1 if blas is None else max((lib["num_threads"] for lib in blas.info()), default=1)
+    wanted = blas.n_threads() if N_THREADS is None else N_THREADS
     return max(1, min(wanted, n_tasks, 16))
 
 
@@ -483,11 +464,7 @@ def _run_chunks(n: int, chunk: int, work, make_buffers) -> None:
             local.bufs = make_buffers()
         work(start, min(start + chunk, n), local.bufs)
 
-    blas = _blas_controller()
-    with (
-        blas.limit(limits=1) if blas is not None else nullcontext(),
-        ThreadPoolExecutor(n_threads) as pool,
-    ):
+    with blas.single_threaded(), ThreadPoolExecutor(n_threads) as pool:
         for _ in pool.map(task, starts):  # re-raises the first error
             pass
 

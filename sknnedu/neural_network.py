@@ -22,9 +22,8 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
-from threadpoolctl import ThreadpoolController
 
-from . import network
+from . import blas, network
 from .activations import HIDDEN_ACTIVATIONS
 from .initializers import INITIALIZERS, resolve_init
 from .losses import LOSSES
@@ -38,16 +37,13 @@ LEARNING_RATES = ("constant", "invscaling", "adaptive")
 #: waking threads for a 200 x 64 x 128 product costs more than it saves, and on a
 #: busy machine (or inside GridSearchCV workers) it is many times slower.
 SMALL_PRODUCT = 4_000_000
-_THREADPOOLS: list = []
 
 
 def _small_products_single_threaded(batch_size: int, units: list[int]):
     """A context in which BLAS uses one thread, if every product of a batch is small."""
     if batch_size * max(a * b for a, b in zip(units[:-1], units[1:])) >= SMALL_PRODUCT:
         return contextlib.nullcontext()
-    if not _THREADPOOLS:
-        _THREADPOOLS.append(ThreadpoolController())
-    return _THREADPOOLS[0].limit(limits=1, user_api="blas")
+    return blas.single_threaded()
 
 
 class NNClassifier(ClassifierMixin, BaseEstimator):
