@@ -14,7 +14,7 @@ $(VENV)/.installed-demo: $(VENV)/bin/activate pyproject.toml
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/bin/activate pyproject.toml
-	$(PIP) install -e ".[test,plot]"
+	$(PIP) install -e ".[test,plot,distributed]"
 	touch $@
 
 demo: $(VENV)/.installed-demo

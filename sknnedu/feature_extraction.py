@@ -220,8 +220,17 @@ class ConvFeatureTransformer(TransformerMixin, BaseEstimator):
         self : ConvFeatureTransformer
         """
         self._check_params()
-        images = self._validate_images(X, reset=True)
-        kernels, names = self._make_kernels(images)
+        with np.errstate(over="ignore", invalid="ignore"):  # finiteness is checked instead
+            images = self._validate_images(X, reset=True)
+            kernels, names = self._make_kernels(images)
+        # |conv| <= max |x| * sum |K|: refuse now what transform would overflow
+        bound = float(np.abs(images).max(initial=0.0)) * float(np.abs(kernels).sum(
+            axis=(1, 2, 3)).max())
+        if not bound < float(np.finfo(images.dtype).max):
+            raise ValueError(
+                f"X has pixel values up to {np.abs(images).max():.3g}: convolving them could "
+                f"overflow {images.dtype}. Scale X (e.g. to [0, 1])."
+            )
         h, w, _ = self.image_shape_
         k, fh, fw, _ = kernels.shape
         _, (oh, ow) = conv_geometry((h, w), (fh, fw), self.stride, self.padding)
@@ -252,18 +261,27 @@ class ConvFeatureTransformer(TransformerMixin, BaseEstimator):
             float32 input gives float32, anything else float64.
         """
         check_is_fitted(self)
-        images = self._validate_images(X, reset=False)
-        out = conv_pool2d(
-            images,
-            self.kernels_.astype(images.dtype, copy=False),
-            stride=self.stride,
-            padding=self.padding,
-            activation=self.activation,
-            pooling=self.pooling,
-            pool_size=self.pool_size_ or 1,
-            pool_stride=self._pool_stride(),
-        )
-        return out.reshape(out.shape[0], -1)
+        with np.errstate(over="ignore", invalid="ignore"):  # finiteness is checked instead
+            images = self._validate_images(X, reset=False)
+            out = conv_pool2d(
+                images,
+                self.kernels_.astype(images.dtype, copy=False),
+                stride=self.stride,
+                padding=self.padding,
+                activation=self.activation,
+                pooling=self.pooling,
+                pool_size=self.pool_size_ or 1,
+                pool_stride=self._pool_stride(),
+            )
+        out = out.reshape(out.shape[0], -1)
+        bad = ~np.isfinite(out).all(axis=1)
+        if bad.any():
+            raise ValueError(
+                f"The convolution overflowed {out.dtype} on {bad.sum()} image(s) of X (the "
+                f"first is image {np.flatnonzero(bad)[0]}): its pixel values are too large. "
+                "Scale X (e.g. to [0, 1])."
+            )
+        return out
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """Names ``'{filter}_r{row}_c{col}'`` of the output features, in order.
@@ -429,6 +447,9 @@ class ConvFeatureTransformer(TransformerMixin, BaseEstimator):
             np.clip(cols, 0, w - 1)[:, None, :],
         ]  # (m, fh, fw, c)
         patches = np.where(inside[..., None], patches, 0.0).reshape(m, -1).astype(np.float64)
+        largest = np.abs(patches).max()
+        if largest > 0:  # the kernels do not depend on the scale; squares must not overflow
+            patches /= largest
 
         # contrast normalisation: zero mean, unit variance per patch (regularised)
         patches -= patches.mean(axis=1, keepdims=True)

@@ -279,7 +279,12 @@ default='relu'
             elif classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
             else:
-                self.classes_ = unique_labels(classes)
+                classes = unique_labels(classes)
+                if len(classes) < 2:
+                    raise ValueError(
+                        f"classes must list at least 2 classes; got {list(classes)}."
+                    )
+                self.classes_ = classes
                 self._y_type = "binary" if len(self.classes_) <= 2 else "multiclass"
         elif classes is not None and not np.array_equal(self.classes_, unique_labels(classes)):
             raise ValueError(
@@ -302,10 +307,19 @@ default='relu'
             probability that label k is on (rows need not sum to 1).
         """
         check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse=["csr", "csc"],
-                          dtype=(np.float64, np.float32), reset=False)
-        P = network.predict_proba(X, self.coefs_, self.intercepts_, self.hidden_activations_,
-                                  self.out_activation_, slope=self.negative_slope)
+        with np.errstate(over="ignore", invalid="ignore"):
+            X = validate_data(self, X, accept_sparse=["csr", "csc"],
+                              dtype=(np.float64, np.float32), reset=False)
+            P = network.predict_proba(X, self.coefs_, self.intercepts_,
+                                      self.hidden_activations_, self.out_activation_,
+                                      slope=self.negative_slope)
+        bad = ~np.isfinite(P).all(axis=1)
+        if bad.any():
+            raise ValueError(
+                f"The network overflowed on {bad.sum()} row(s) of X (the first is row "
+                f"{np.flatnonzero(bad)[0]}): its values are too large for the weights. "
+                "Scale X as it was scaled for fit."
+            )
         if self._y_type == "binary":
             return np.hstack([1 - P, P])
         return P
@@ -476,6 +490,11 @@ default='relu'
                 )
             if not np.isfinite(sample_weight).all() or (sample_weight < 0).any():
                 raise ValueError("sample_weight must be finite and non-negative.")
+            if not np.isfinite(sample_weight.sum()):
+                raise ValueError(
+                    f"sample_weight sums to {sample_weight.sum()}; rescale the weights "
+                    "(only their ratios matter, and alpha's strength)."
+                )
         if self.class_weight is not None:
             cw = compute_sample_weight(self.class_weight, y)
             sample_weight = cw if sample_weight is None else sample_weight * cw
@@ -498,6 +517,11 @@ default='relu'
     # --------------------------------------------------------- training
 
     def _fit(self, X, y, sample_weight, incremental: bool) -> NNClassifier:
+        # overflow shows up as a non-finite loss or weight, which _diverged reports
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._fit_checked(X, y, sample_weight, incremental)
+
+    def _fit_checked(self, X, y, sample_weight, incremental: bool) -> NNClassifier:
         self._check_params()
         layers = self._layers()
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
