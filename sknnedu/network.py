@@ -103,7 +103,8 @@ def backward(A: list, pre: list, masks: list, Y: np.ndarray, coefs: list[np.ndar
              hidden_activations: list[str], out_activation: str, *,
              alpha: float = 0.0, sample_weight: np.ndarray | None = None,
              slope: float = LEAKY_SLOPE, coef_grads: list[np.ndarray],
-             intercept_grads: list[np.ndarray], buffers: list | None = None) -> float:
+             intercept_grads: list[np.ndarray], buffers: list | None = None,
+             scratch: list | None = None) -> float:
     """Backpropagation: fill ``coef_grads`` and ``intercept_grads``, return the loss.
 
     Parameters
@@ -120,6 +121,8 @@ def backward(A: list, pre: list, masks: list, Y: np.ndarray, coefs: list[np.ndar
         Written in place: ``dJ/dW[l]`` and ``dJ/db[l]``.
     buffers : list or None
         Reused storage for the ``dz[l]``.
+    scratch : list or None
+        Reused storage shaped like the weights, for the penalty term.
 
     Returns
     -------
@@ -137,21 +140,22 @@ def backward(A: list, pre: list, masks: list, Y: np.ndarray, coefs: list[np.ndar
 
     dtype = coefs[0].dtype
     delta = _buffer(buffers, L, m, Y.shape[1], dtype)
-    np.subtract(A[L], Y, out=delta)  # dz[L] * sum(w)
+    np.subtract(A[L], Y, out=delta)
+    # dz[L] = w (a[L] - y) / sum(w); every dz[l] below inherits the 1 / sum(w)
+    delta *= dtype.type(1.0 / sw_sum)
     if sample_weight is not None:
         delta *= sample_weight.astype(dtype, copy=False)[:, None]
-    scale = dtype.type(1.0 / sw_sum)
     for l in range(L, 0, -1):
         gW = coef_grads[l - 1]
         if isinstance(A[l - 1], np.ndarray):
             np.matmul(A[l - 1].T, delta, out=gW)
         else:
             gW[...] = A[l - 1].T @ delta
-        if alpha:
-            gW += dtype.type(alpha) * coefs[l - 1]
-        gW *= scale
+        if alpha:  # gW += alpha / sum(w) * W
+            W = coefs[l - 1]
+            penalty = None if scratch is None else _buffer(scratch, l - 1, *W.shape, dtype)
+            gW += np.multiply(W, dtype.type(alpha / sw_sum), out=penalty)
         np.sum(delta, axis=0, out=intercept_grads[l - 1])
-        intercept_grads[l - 1] *= scale
         if l > 1:
             W = coefs[l - 1]
             da = np.matmul(delta, W.T, out=_buffer(buffers, l - 1, m, W.shape[0], dtype))

@@ -618,7 +618,7 @@ default='relu'
                     out_activation=self.out_activation_)
 
     def _loss_grad(self, X, Y, sample_weight, coef_grads, intercept_grads, *,
-                   rng=None, buffers=None, dbuffers=None) -> float:
+                   rng=None, buffers=None, dbuffers=None, scratch=None) -> float:
         """One forward and backward pass; fills the gradients, returns the loss."""
         A, pre, masks = network.forward(
             X, self.coefs_, self.intercepts_, **self._net_args(), slope=self.negative_slope,
@@ -626,7 +626,8 @@ default='relu'
         loss = network.backward(
             A, pre, masks, Y, self.coefs_, **self._net_args(), alpha=self.alpha,
             sample_weight=sample_weight, slope=self.negative_slope,
-            coef_grads=coef_grads, intercept_grads=intercept_grads, buffers=dbuffers)
+            coef_grads=coef_grads, intercept_grads=intercept_grads, buffers=dbuffers,
+            scratch=scratch)
         if not np.isfinite(loss):
             self._diverged(f"the training loss became {loss}")
         return loss
@@ -729,7 +730,7 @@ default='relu'
         intercept_grads = [np.empty_like(b) for b in self.intercepts_]
         grads = coef_grads + intercept_grads
         L = len(self.coefs_)
-        buffers, dbuffers = [None] * (L + 1), [None] * (L + 1)
+        buffers, dbuffers, scratch = [None] * (L + 1), [None] * (L + 1), [None] * L
         dense = isinstance(X, np.ndarray)
         X_batch_buffer = np.empty((batch_size, X.shape[1]), dtype=X.dtype) if dense else None
         try:
@@ -749,7 +750,8 @@ default='relu'
                         X_batch = X[rows]
                     sw = None if sample_weight is None else sample_weight[rows]
                     loss = self._loss_grad(X_batch, Y[rows], sw, coef_grads, intercept_grads,
-                                           rng=dropout_rng, buffers=buffers, dbuffers=dbuffers)
+                                           rng=dropout_rng, buffers=buffers, dbuffers=dbuffers,
+                                           scratch=scratch)
                     if self._reference_loss is None:
                         self._reference_loss = loss  # at initialisation: chance level
                     total_loss += loss * (stop - start)
