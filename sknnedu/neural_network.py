@@ -465,8 +465,8 @@ default='relu'
             classes = unique_labels(y)
             if self.warm_start and not incremental and set(classes) != set(self.classes_):
                 raise ValueError(
-                    "warm_start can only be used where y has the same classes as in the "
-                    f"previous call to fit. Previously got {self.classes_}, y has {classes}."
+                    "warm_start can only be used where `y` has the same classes as in the "
+                    f"previous call to fit. Previously got {self.classes_}, `y` has {classes}."
                 )
             unknown = np.setdiff1d(classes, self.classes_)
             if len(unknown):
@@ -676,16 +676,16 @@ default='relu'
                                      state=state)
 
     def _split_validation(self, X, Y, y, sample_weight, rng):
-        """Hold out ``validation_fraction`` of the samples, stratified when possible."""
+        """Hold out ``validation_fraction`` of the samples (stratified for binary y).
+
+        As MLPClassifier: only a binary target is stratified, so that a rare class
+        of a multiclass target does not make the split fail.
+        """
         arrays = [X, Y, y] + ([] if sample_weight is None else [sample_weight])
-        stratify = y if self._y_type != "multilabel" else None
-        seed = rng.randint(np.iinfo(np.int32).max)
-        try:
-            parts = train_test_split(*arrays, test_size=self.validation_fraction,
-                                     random_state=seed, stratify=stratify)
-        except ValueError:
-            parts = train_test_split(*arrays, test_size=self.validation_fraction,
-                                     random_state=seed)
+        stratify = y if self._y_type == "binary" else None
+        parts = train_test_split(*arrays, test_size=self.validation_fraction,
+                                 random_state=rng.randint(np.iinfo(np.int32).max),
+                                 stratify=stratify)
         train, val = parts[0::2], parts[1::2]
         if val[0].shape[0] < 2:
             raise ValueError(
