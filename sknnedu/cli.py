@@ -89,9 +89,7 @@ def conv_filters() -> np.ndarray:
         middle, which passes the image through (summed over the channels).
         2-D kernels are shared across the channels of colour images.
     """
-    centre = np.zeros((1, 3, 3))
-    centre[0, 1, 1] = 1.0
-    return np.concatenate([filter_bank("edges"), centre])
+    return filter_bank(FILTER_NAMES)
 
 
 def conv_pipeline(
@@ -104,7 +102,7 @@ def conv_pipeline(
 ) -> Pipeline:
     """The pipeline of ``sknnedu demo`` and ``sknnedu train``.
 
-    ``ConvFeatureTransformer(conv_filters(), activation='abs', pooling='avg')``,
+    ``ConvFeatureTransformer(FILTER_NAMES, activation='abs', pooling='avg')``,
     a ``StandardScaler`` and an :class:`~sknnedu.NNClassifier`: on the digits an
     image of 8x8 pixels becomes ``4 * 4 * 6 = 96`` features. The scaler keeps
     the network's inputs near unit scale, which the summed responses of
@@ -129,7 +127,7 @@ def conv_pipeline(
         Steps ``'conv'``, ``'scale'`` and ``'nn'``, unfitted.
     """
     return Pipeline([
-        ("conv", ConvFeatureTransformer(conv_filters(), image_shape=tuple(image_shape),
+        ("conv", ConvFeatureTransformer(list(FILTER_NAMES), image_shape=tuple(image_shape),
                                         activation="abs", pooling="avg", pool_size=2)),
         ("scale", StandardScaler()),
         ("nn", NNClassifier(hidden_layer_sizes, activation, max_iter=max_iter,

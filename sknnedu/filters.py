@@ -50,6 +50,8 @@ FILTERS: dict[str, np.ndarray] = {
     "red": _centre([0]),
     "green": _centre([1]),
     "blue": _centre([2]),
+    # the pixel itself, shared across channels (summed over them for colour images)
+    "centre": _frozen([[0, 0, 0], [0, 1, 0], [0, 0, 0]]),
     # first derivatives: d/dx (left -> right) and d/dy (top -> bottom)
     "sobel_x": _frozen([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]),
     "sobel_y": _frozen([[-1, -2, -1], [0, 0, 0], [1, 2, 1]]),

@@ -15,6 +15,8 @@ float64 gives errors around 1e-7 or smaller; a wrong one, errors near 1.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 from sklearn.base import clone
 from sklearn.utils import check_random_state
@@ -52,14 +54,12 @@ def gradient_check(estimator, X, y, *, sample_weight=None, h: float = 1e-5,
     max_rel_error : float
     (backprop, finite_diff) : ndarrays of shape (n_checked,), if return_details
     """
-    est = clone(estimator).set_params(dropout=0.0)
-    X = np.asarray(X, dtype=np.float64)
     fitted = hasattr(estimator, "coefs_")
+    # a fitted model is checked at its weights (in float64), an unfitted one at fit's start
+    est = copy.deepcopy(estimator) if fitted else clone(estimator)
+    est.set_params(dropout=0.0, warm_start=fitted)
+    X = np.asarray(X, dtype=np.float64)
     if fitted:
-        est.set_params(warm_start=True)
-        for name in ("coefs_", "intercepts_", "classes_", "_y_type", "hidden_activations_",
-                     "n_outputs_", "out_activation_", "n_layers_", "n_features_in_"):
-            setattr(est, name, getattr(estimator, name))
         est.coefs_ = [w.astype(np.float64) for w in est.coefs_]
         est.intercepts_ = [b.astype(np.float64) for b in est.intercepts_]
     est._check_params()
@@ -92,9 +92,29 @@ def gradient_check(estimator, X, y, *, sample_weight=None, h: float = 1e-5,
         theta[i] = old
         numeric[k] = (plus - minus) / (2 * h)
     bp = analytic[idx]
-    floor = max(1e-3 * float(np.abs(analytic).max()), 1e-12)
-    denom = np.maximum(np.abs(bp) + np.abs(numeric), floor)
-    err = float(np.max(np.abs(bp - numeric) / denom))
+    err = float(np.max(relative_error(bp, numeric, scale=np.abs(analytic).max())))
     if return_details:
         return err, (bp, numeric)
     return err
+
+
+def relative_error(backprop: np.ndarray, numeric: np.ndarray, *,
+                   scale: float | None = None) -> np.ndarray:
+    """``|g_bp - g_fd| / max(|g_bp| + |g_fd|, 1e-3 scale)``, elementwise.
+
+    Parameters
+    ----------
+    backprop, numeric : ndarrays of the same shape
+    scale : float or None
+        Size of the largest gradient (default: ``max |backprop|``); derivatives
+        much smaller than it are compared on its scale (see the module docstring).
+
+    Returns
+    -------
+    errors : ndarray, the shape of ``backprop``
+    """
+    backprop, numeric = np.asarray(backprop, float), np.asarray(numeric, float)
+    if scale is None:
+        scale = float(np.abs(backprop).max(initial=0.0))
+    floor = max(1e-3 * scale, 1e-12)
+    return np.abs(backprop - numeric) / np.maximum(np.abs(backprop) + np.abs(numeric), floor)

@@ -58,7 +58,7 @@ def forward(X, coefs: list[np.ndarray], intercepts: list[np.ndarray],
     coefs : list of L ndarrays, ``coefs[l-1]`` of shape (n[l-1], n[l])
     intercepts : list of L ndarrays, ``intercepts[l-1]`` of shape (n[l],)
     hidden_activations : list of L-1 names from ``ACTIVATIONS``
-    out_activation : {'softmax', 'logistic', 'identity'}
+    out_activation : {'softmax', 'logistic'}
     slope : float
         gamma of ``'leakyrelu'``.
     dropout : float in [0, 1)
@@ -132,8 +132,10 @@ def backward(A: list, pre: list, masks: list, Y: np.ndarray, coefs: list[np.ndar
     m = Y.shape[0]
     L = len(coefs)
     sw_sum = float(m if sample_weight is None else sample_weight.sum())
-    if sw_sum <= 0:
-        raise ValueError("The sample weights of a batch sum to 0; there is nothing to learn.")
+    if sw_sum <= 0:  # a batch of zero-weight samples teaches nothing
+        for g in coef_grads + intercept_grads:
+            g[...] = 0
+        return 0.0
     loss = LOSSES[out_activation](Y, A[L], sample_weight)
     if alpha:
         loss += 0.5 * alpha * sum(float(np.vdot(W, W)) for W in coefs) / sw_sum

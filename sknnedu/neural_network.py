@@ -50,8 +50,10 @@ class NNClassifier(ClassifierMixin, BaseEstimator):
     """Multi-layer neural network classifier, backpropagation written in numpy.
 
     A drop-in superset of :class:`sklearn.neural_network.MLPClassifier`: the
-    same parameters, methods and fitted attributes, plus the notes' ``sigmoid``
-    and ``leakyrelu`` activations, per-layer activations, a choice of
+    same parameters, methods and fitted attributes (one default differs in
+    effect: ``init='auto'`` starts ReLU layers with He initialisation, where
+    MLPClassifier uses Glorot; ``init='glorot'`` reproduces it step for step),
+    plus the notes' ``sigmoid`` and ``leakyrelu`` activations, per-layer activations, a choice of
     initialisation, RMSProp, class weights, dropout and per-layer gradient
     diagnostics.
 
@@ -425,6 +427,8 @@ default='relu'
              "n_iter_no_change", "an int >= 1 or np.inf")
         need(integer(self.max_fun) and self.max_fun >= 1, "max_fun", "an int >= 1")
         need(real(self.dropout) and 0 <= self.dropout < 1, "dropout", "in [0, 1)")
+        need(self.dropout == 0 or self.solver in STOCHASTIC_SOLVERS, "dropout",
+             "0 with solver='lbfgs' (a random loss breaks its line search)")
         need(real(self.rho) and 0 <= self.rho < 1, "rho", "in [0, 1)")
         need(real(self.negative_slope) and 0 <= self.negative_slope < 1, "negative_slope",
              "in [0, 1)")
@@ -527,6 +531,12 @@ default='relu'
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True.")
+        if self.class_weight == "balanced" and incremental:
+            raise ValueError(
+                "class_weight='balanced' is not supported for partial_fit: each chunk would "
+                "be balanced on its own. Pass a dict, e.g. from "
+                "sklearn.utils.class_weight.compute_class_weight on all the labels."
+            )
         X, Y, y, sample_weight = self._validate_input(X, y, sample_weight, incremental,
                                                       reset=first_pass)
         if sample_weight is not None and sample_weight.sum() <= 0:
@@ -577,8 +587,7 @@ default='relu'
         self.validation_loss_curve_ = [] if self.early_stopping else None
         self.best_validation_score_ = -np.inf if self.early_stopping else None
         self.best_loss_ = None if self.early_stopping or self.solver == "lbfgs" else np.inf
-        self._best_coefs = [c.copy() for c in self.coefs_]
-        self._best_intercepts = [b.copy() for b in self.intercepts_]
+        self._best_coefs = self._best_intercepts = None
 
     def _diverged(self, what: str, epoch: int | None = None) -> None:
         epoch = len(self.loss_curve_) + 1 if epoch is None else epoch
@@ -594,7 +603,8 @@ default='relu'
         Two signs, checked after every epoch. A weight grew past 1e4 times the
         largest initial weight (plus one): stop at once. The mean loss is above
         three times its value at initialisation (chance level) plus one: stop
-        when that lasts ``n_iter_no_change`` epochs (a spike may recover), or
+        when that lasts more than ``min(n_iter_no_change, 10)`` epochs (a spike
+        may recover), or
         when it is still so at the end of ``fit`` (see :meth:`_fit_stochastic`).
         Either means the steps are too big for the scale of the data.
         """
@@ -725,7 +735,10 @@ default='relu'
         """The epoch loop of the stochastic solvers (see :meth:`_fit_stochastic`)."""
         n = X.shape[0]
         params = self.coefs_ + self.intercepts_
-        dropout_rng = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
+        # drawn only with dropout, so that shuffling follows MLPClassifier's stream;
+        # t_ makes each partial_fit call draw new masks
+        dropout_rng = (np.random.default_rng([rng.randint(np.iinfo(np.int32).max), self.t_])
+                       if self.dropout else None)
         coef_grads = [np.empty_like(w) for w in self.coefs_]
         intercept_grads = [np.empty_like(b) for b in self.intercepts_]
         grads = coef_grads + intercept_grads
@@ -733,9 +746,11 @@ default='relu'
         buffers, dbuffers, scratch = [None] * (L + 1), [None] * (L + 1), [None] * L
         dense = isinstance(X, np.ndarray)
         X_batch_buffer = np.empty((batch_size, X.shape[1]), dtype=X.dtype) if dense else None
+        order = np.arange(n) if self.shuffle else None
         try:
             for _ in range(self.max_iter):
-                order = rng.permutation(n) if self.shuffle else None
+                if self.shuffle:  # each epoch permutes the last order, as MLPClassifier
+                    order = order[rng.permutation(n)]
                 total_loss = 0.0
                 norms = np.zeros(L)
                 n_batches = 0

@@ -38,10 +38,12 @@ class Optimizer:
     def __init__(self, params: list[np.ndarray], learning_rate_init: float = 0.001,
                  state: dict | None = None) -> None:
         self.learning_rate_init = float(learning_rate_init)
-        if state is not None and len(state.get("slots", [])) == self.n_slots:
+        self._tmp: dict = {}
+        if state is not None and state.get("kind") == type(self).__name__:
             self.state = state
-        else:
+        else:  # a state of another optimiser (say sgd's velocities) means nothing here
             self.state = {
+                "kind": type(self).__name__,
                 "learning_rate": self.learning_rate_init,
                 "t": 0,
                 "slots": [[np.zeros_like(p) for p in params] for _ in range(self.n_slots)],
@@ -51,8 +53,6 @@ class Optimizer:
 
     def _scratch(self, i: int, like: np.ndarray) -> np.ndarray:
         """A reused temporary shaped like parameter i: steps allocate nothing."""
-        if not hasattr(self, "_tmp"):
-            self._tmp = {}
         tmp = self._tmp.get(i)
         if tmp is None or tmp.shape != like.shape or tmp.dtype != like.dtype:
             tmp = self._tmp[i] = np.empty_like(like)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .activations import ACTIVATIONS, DERIVATIVES, activation, activation_derivative
+from .gradcheck import relative_error
 
 if TYPE_CHECKING:  # pragma: no cover - only for type checkers
     from matplotlib.axes import Axes
@@ -387,7 +388,7 @@ def plot_gradient_check(
     """Scatter backpropagated against finite-difference derivatives, one dot per parameter.
 
     A correct backpropagation puts every dot on the diagonal. The title gives the
-    largest relative error ``|g_bp - g_fd| / (|g_bp| + |g_fd|)``, as
+    largest relative error of :func:`sknnedu.gradcheck.relative_error`, as
     :func:`sknnedu.gradient_check` computes it.
 
     Parameters
@@ -414,7 +415,7 @@ def plot_gradient_check(
             "backprop and numeric must be non-empty 1-D arrays of the same length, got "
             f"shapes {bp.shape} and {fd.shape}."
         )
-    err = np.abs(bp - fd) / np.maximum(np.abs(bp) + np.abs(fd), 1e-12)
+    err = relative_error(bp, fd)
     fig, ax = _one_ax(ax, (5.0, 5.0))
     lim = float(max(np.abs(bp).max(), np.abs(fd).max())) * 1.05 or 1.0
     ax.plot([-lim, lim], [-lim, lim], color="0.6", lw=1, zorder=0, label="backprop = numeric")

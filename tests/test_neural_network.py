@@ -489,3 +489,61 @@ def test_small_products_run_blas_single_threaded(small_digits, monkeypatch):
     quiet_fit(NNClassifier((16,), max_iter=1), X, y)
     assert set(seen) == {1}
     assert [i["num_threads"] for i in threadpool_info()] == before
+
+
+def test_shuffled_trajectory_matches_mlpclassifier(small_digits):
+    # shuffling draws the same permutations as MLPClassifier (no extra draws before)
+    X, y = small_digits
+    ours = quiet_fit(NNClassifier((20,), init="glorot", max_iter=5, random_state=0), X, y)
+    ref = quiet_fit(MLPClassifier((20,), max_iter=5, random_state=0), X, y)
+    assert ours.loss_ == pytest.approx(ref.loss_, rel=1e-8)
+
+
+def test_lbfgs_refuses_dropout(small_digits):
+    with pytest.raises(ValueError, match="dropout must be 0 with solver='lbfgs'"):
+        NNClassifier(solver="lbfgs", dropout=0.2).fit(*small_digits)
+
+
+def test_zero_weight_batches_are_skipped_not_fatal(small_digits):
+    X, y = small_digits
+    sw = np.ones(len(y))
+    sw[:200] = 0  # the first batch (no shuffling) has nothing to learn from
+    clf = quiet_fit(NNClassifier((8,), shuffle=False, batch_size=100, learning_rate_init=0.01,
+                                 max_iter=50, random_state=0), X, y, sample_weight=sw)
+    assert clf.score(X[200:], y[200:]) > 0.5
+
+
+def test_switching_solver_between_partial_fits_starts_a_fresh_optimizer(small_digits):
+    X, y = small_digits
+    clf = NNClassifier((8,), solver="sgd", random_state=0)
+    clf.partial_fit(X, y, classes=np.arange(10))
+    clf.set_params(solver="rmsprop")
+    clf.partial_fit(X, y)
+    assert clf._optimizer_state["kind"] == "RMSProp"
+    assert np.isfinite(clf.predict_proba(X)).all()
+
+
+def test_partial_fit_refuses_balanced_class_weight(small_digits):
+    X, y = small_digits
+    with pytest.raises(ValueError, match="'balanced' is not supported for partial_fit"):
+        NNClassifier(class_weight="balanced").partial_fit(X, y, classes=np.arange(10))
+
+
+def test_dropout_masks_change_between_partial_fit_calls(small_digits, monkeypatch):
+    from sknnedu import network
+
+    X, y = small_digits
+    masks = []
+    real = network.forward
+
+    def spy(*args, **kwargs):
+        A, pre, m = real(*args, **kwargs)
+        if m[1] is not None:
+            masks.append(m[1].copy())
+        return A, pre, m
+
+    monkeypatch.setattr(network, "forward", spy)
+    clf = NNClassifier((8,), dropout=0.5, batch_size=300, random_state=0)
+    clf.partial_fit(X, y, classes=np.arange(10))
+    clf.partial_fit(X, y)
+    assert len(masks) == 2 and not np.array_equal(masks[0], masks[1])
