@@ -224,11 +224,11 @@ class ConvFeatureTransformer(TransformerMixin, BaseEstimator):
             images = self._validate_images(X, reset=True)
             kernels, names = self._make_kernels(images)
         # |conv| <= max |x| * sum |K|: refuse now what transform would overflow
-        bound = float(np.abs(images).max(initial=0.0)) * float(np.abs(kernels).sum(
-            axis=(1, 2, 3)).max())
+        largest = max(float(images.max(initial=0.0)), -float(images.min(initial=0.0)))
+        bound = largest * float(np.abs(kernels).sum(axis=(1, 2, 3)).max())
         if not bound < float(np.finfo(images.dtype).max):
             raise ValueError(
-                f"X has pixel values up to {np.abs(images).max():.3g}: convolving them could "
+                f"X has pixel values up to {largest:.3g}: convolving them could "
                 f"overflow {images.dtype}. Scale X (e.g. to [0, 1])."
             )
         h, w, _ = self.image_shape_

@@ -709,6 +709,8 @@ default='relu'
     def _fit_stochastic(self, X, Y, y, sample_weight, incremental: bool, rng) -> None:
         params = self.coefs_ + self.intercepts_
         optimizer = self._make_optimizer(params, incremental)
+        if not isinstance(X, np.ndarray) and X.format != "csr":
+            X = X.tocsr()  # batches are rows: slicing rows of CSC every batch is slow
         val = None
         if self.early_stopping:
             (X, Y, _, sample_weight), val = self._split_validation(X, Y, y, sample_weight, rng)
