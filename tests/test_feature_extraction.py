@@ -271,3 +271,32 @@ def test_transform_errors(rgb_rows):
         est.transform(np.ones((2, 9, 7, 3)))
     with pytest.raises(ValueError, match=r"images of shape \(7, 9, 1\)"):
         est.transform(np.ones((2, 7, 9)))
+
+
+def test_grid_search_over_a_conv_pipeline():
+    import warnings
+
+    from sklearn.datasets import load_digits
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import Pipeline
+
+    from sknnedu import NNClassifier
+
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:400] / 16, y[:400]
+    pipe = Pipeline([
+        ("conv", ConvFeatureTransformer(image_shape=(8, 8), activation="abs", pooling="avg")),
+        ("nn", NNClassifier(max_iter=80, learning_rate_init=0.01, random_state=0)),
+    ])
+    grid = {
+        "conv__activation": ["relu", "abs"],
+        "nn__activation": ["sigmoid", "tanh", "relu", "leakyrelu"],
+        "nn__hidden_layer_sizes": [(32,), [(32, "relu"), (16, "tanh")]],
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search = GridSearchCV(pipe, grid, cv=3, n_jobs=2).fit(X, y)
+    assert len(search.cv_results_["params"]) == 16
+    assert search.best_score_ > 0.9
+    assert search.score(X, y) > 0.95
