@@ -198,25 +198,30 @@ def plot_activations(
 # ----------------------------------------------------------------------------------------
 # training curves and gradients
 # ----------------------------------------------------------------------------------------
-def _loss_curve(obj: Any, name: str) -> np.ndarray:
+def _fitted_array(obj: Any, name: str, attr: str, ndim: int, expected: str) -> np.ndarray:
+    """``obj.<attr>`` of a fitted estimator, or ``obj`` itself, as a float array.
+
+    ``expected`` says, for the error, what else ``obj`` could have been; the array
+    must have ``ndim`` dimensions, none of them empty.
+    """
     if hasattr(obj, "fit"):
-        if not hasattr(obj, "loss_curve_"):
-            raise ValueError(
-                f"{name!r}: {type(obj).__name__} has no loss_curve_; fit it first."
-            )
-        obj = obj.loss_curve_
+        if not hasattr(obj, attr):
+            raise ValueError(f"{name!r}: {type(obj).__name__} has no {attr}; fit it first.")
+        obj = getattr(obj, attr)
     try:
-        curve = np.asarray(obj, dtype=np.float64)
+        arr = np.asarray(obj, dtype=np.float64)
     except (TypeError, ValueError):
         raise ValueError(
-            f"{name!r}: expected a fitted estimator with loss_curve_ or a 1-D sequence of "
-            f"losses, got {type(obj).__name__}."
+            f"{name!r}: expected a fitted estimator with {attr} or {expected}, "
+            f"got {type(obj).__name__}."
         ) from None
-    if curve.ndim != 1 or curve.size == 0:
-        raise ValueError(
-            f"{name!r}: a loss curve must be a non-empty 1-D sequence, got shape {curve.shape}."
-        )
-    return curve
+    if arr.ndim != ndim or 0 in arr.shape:
+        raise ValueError(f"{name!r}: expected {expected}, non-empty, got shape {arr.shape}.")
+    return arr
+
+
+def _loss_curve(obj: Any, name: str) -> np.ndarray:
+    return _fitted_array(obj, name, "loss_curve_", 1, "a 1-D sequence of losses")
 
 
 def plot_loss_curves(
@@ -274,25 +279,8 @@ def plot_loss_curves(
 
 
 def _norms(obj: Any, name: str) -> np.ndarray:
-    if hasattr(obj, "fit"):
-        if not hasattr(obj, "gradient_norms_"):
-            raise ValueError(
-                f"{name!r}: {type(obj).__name__} has no gradient_norms_; fit it first."
-            )
-        obj = obj.gradient_norms_
-    try:
-        norms = np.asarray(obj, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"{name!r}: expected a fitted NNClassifier or an array of shape "
-            f"(n_epochs, n_layers), got {type(obj).__name__}."
-        ) from None
-    if norms.ndim != 2 or 0 in norms.shape:
-        raise ValueError(
-            f"{name!r}: gradient norms must have shape (n_epochs, n_layers) with both > 0, "
-            f"got {norms.shape}."
-        )
-    return norms
+    return _fitted_array(obj, name, "gradient_norms_", 2,
+                         "an array of shape (n_epochs, n_layers)")
 
 
 def plot_gradient_norms(
