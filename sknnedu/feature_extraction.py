@@ -363,7 +363,8 @@ class ConvFeatureTransformer(TransformerMixin, BaseEstimator):
                 f"fitted on images of shape {self.image_shape_}."
             )
         # n_features_in_ (and the feature-name bookkeeping) on the flattened rows
-        validate_data(self, images.reshape(images.shape[0], -1), reset=reset, dtype=_FLOATS)
+        validate_data(self, images.reshape(images.shape[0], -1), reset=reset, dtype=_FLOATS,
+                      ensure_all_finite=False)  # check_array above checked them
         return images
 
     def _infer_image_shape(self, n_features: int) -> tuple[int, int, int]:

@@ -707,8 +707,7 @@ default='relu'
         return train, val
 
     def _fit_stochastic(self, X, Y, y, sample_weight, incremental: bool, rng) -> None:
-        params = self.coefs_ + self.intercepts_
-        optimizer = self._make_optimizer(params, incremental)
+        optimizer = self._make_optimizer(self.coefs_ + self.intercepts_, incremental)
         if not isinstance(X, np.ndarray) and X.format != "csr":
             X = X.tocsr()  # batches are rows: slicing rows of CSC every batch is slow
         val = None

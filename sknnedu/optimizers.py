@@ -65,8 +65,12 @@ class Optimizer:
     def update_params(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
         """Apply one step to every parameter array, in place."""
         self.state["t"] += 1
+        self._begin_step()
         for i, (p, g) in enumerate(zip(params, grads)):
             self._step(i, p, g)
+
+    def _begin_step(self) -> None:
+        """Work shared by all parameter arrays of one step (none by default)."""
 
     def _step(self, i: int, param: np.ndarray, grad: np.ndarray) -> None:
         raise NotImplementedError
@@ -196,13 +200,10 @@ class Adam(Optimizer):
         self.beta_2 = beta_2
         self.epsilon = epsilon
 
-    def update_params(self, params, grads):
-        self.state["t"] += 1
-        t = self.state["t"]
+    def _begin_step(self):
+        t = self.state["t"]  # the bias-corrected step size of this step
         self._lr_t = (self.learning_rate * np.sqrt(1 - self.beta_2**t)
                       / (1 - self.beta_1**t))
-        for i, (p, g) in enumerate(zip(params, grads)):
-            self._step(i, p, g)
 
     def _step(self, i, param, grad):
         m = self.state["slots"][0][i]
