@@ -72,8 +72,17 @@ channels and takes, per channel::
 with ``(h - p) // t + 1`` output rows. Both are separable (first over the rows
 of the window, then over its columns), which is how they are computed.
 
+Backward
+--------
+:func:`conv2d_backward` gives ``dx``, ``dK`` and ``db`` from ``dz = dJ/dz`` with the
+same patch matrix: ``dK = dZ^T P`` (one product) and ``dx = col2im(dZ W)`` (one
+product, then each patch's gradient added back where it was read, a loop over
+the ``fh fw`` kernel offsets), which is the full correlation of ``dz`` with the
+flipped kernel. :func:`max_pool2d_backward` sends each window's gradient to its
+first maximum, :func:`avg_pool2d_backward` spreads it evenly.
+
 dtypes: float32 stays float32, float64 stays float64, anything else is computed
-in float64.
+in float64, converted one chunk at a time (a uint8 batch is never copied whole).
 """
 
 from __future__ import annotations
@@ -91,10 +100,13 @@ from sknnedu.activations import ACTIVATIONS
 
 __all__ = [
     "avg_pool2d",
+    "avg_pool2d_backward",
     "conv2d",
+    "conv2d_backward",
     "conv_geometry",
     "conv_pool2d",
     "max_pool2d",
+    "max_pool2d_backward",
     "pad2d",
     "pool_geometry",
 ]
@@ -138,7 +150,11 @@ def _check_finite(x: np.ndarray, name: str) -> None:
 
 
 def _as_images(images, name: str = "images") -> tuple[np.ndarray, bool]:
-    """``images`` as a float ``(n, h, w, c)`` array (a view of 3-D input), and if it was 3-D."""
+    """``images`` as a numeric ``(n, h, w, c)`` array (a view of 3-D input), and if it was 3-D.
+
+    The dtype is kept: integer images are converted to float chunk by chunk where
+    they are used, so a uint8 batch never gets a full float64 copy.
+    """
     x = np.asarray(images)
     if x.ndim not in (3, 4):
         raise ValueError(
@@ -147,8 +163,8 @@ def _as_images(images, name: str = "images") -> tuple[np.ndarray, bool]:
         )
     if x.dtype.kind not in "biuf":
         raise ValueError(f"{name} must be numeric, got dtype {x.dtype}.")
-    x = x.astype(_float_dtype(x.dtype), copy=False)
-    _check_finite(x, name)
+    if x.dtype.kind == "f":
+        _check_finite(x, name)
     return (x, False) if x.ndim == 4 else (x[..., None], True)
 
 
@@ -284,7 +300,8 @@ def _check_kernels(kernels, n_channels: int, dtype: np.dtype) -> tuple[np.ndarra
 
 
 def _chunk_size(n: int, bytes_per_image: int) -> int:
-    return int(min(n, max(1, CHUNK_BYTES // max(1, bytes_per_image))))
+    """Images per chunk: about :data:`CHUNK_BYTES` of scratch, at least 1 (also for n = 0)."""
+    return int(max(1, min(n, CHUNK_BYTES // max(1, bytes_per_image))))
 
 
 # ----------------------------------------------------------------------------------------
@@ -361,6 +378,7 @@ class _Im2col:
 
     def __init__(self, x, kern, shared, stride, pads, out_hw, extra_bytes_per_image=0):
         self.x, self.shared = x, shared
+        self.dtype = kern.dtype  # the float dtype computed in; x may be integer
         n, self.h, self.w, _ = x.shape
         self.k, self.fh, fw, self.kc = kern.shape
         (self.t, b), (self.l, r) = pads
@@ -376,20 +394,21 @@ class _Im2col:
         self.rows = self.oh * self.n_blocks  # im2col rows per image
         self.depth = self.fh * self.span * self.kc  # values per im2col row
         per_image = self.rows * (self.depth + self.block * self.k)
-        per_image = (per_image + self.hp * self.wp * self.kc) * x.dtype.itemsize
+        per_image = (per_image + self.hp * self.wp * self.kc) * self.dtype.itemsize
         self.chunk = _chunk_size(n, per_image + extra_bytes_per_image)
         self.direct = (  # no padding to add: read the images in place
             not shared
             and (self.t, b, self.l) == (0, 0, 0)
             and self.wp == self.w
             and x.flags.c_contiguous
+            and x.dtype == self.dtype
         )
         self.exact = self.n_blocks * self.block == self.ow  # no partial block to drop
         self.weights = _block_weights(kern, self.block, sw)
 
     def buffers(self) -> dict:
         """Scratch arrays for one worker."""
-        dtype, chunk = self.x.dtype, self.chunk
+        dtype, chunk = self.dtype, self.chunk
         return {
             "padded": None
             if self.direct
@@ -407,11 +426,12 @@ class _Im2col:
         if self.direct:
             xp = x[start:stop]
         else:
-            # the padding is zero since the buffer was made; only the image changes
+            # the padding is zero since the buffer was made; only the image changes.
+            # Integer images become float here, one chunk at a time.
             xp = bufs["padded"][:m]
             inner = xp[:, self.t : self.t + self.h, self.l : self.l + self.w]
             if self.shared:
-                np.sum(x[start:stop], axis=3, out=inner[..., 0])
+                np.sum(x[start:stop], axis=3, out=inner[..., 0], dtype=self.dtype)
             else:
                 inner[...] = x[start:stop]
         # one window of fh rows x (span * kc) contiguous values per block of outputs
@@ -494,12 +514,17 @@ def _reduce_chunk(z, size, stride, out, ufunc, tmp=None) -> None:
 
 
 def _pool_into(z, size, stride, kind, out, tmp=None) -> None:
-    """Max or average pooling of a chunk ``z`` into ``out``."""
+    """Max or average pooling of a chunk ``z`` into ``out``.
+
+    For ``'avg'`` ``z`` is overwritten: it is scaled by ``1 / (ph pw)`` *before* the
+    sum, ``mean = sum(x / (ph pw))``, so that no partial sum exceeds the largest
+    ``|x|`` and the mean of values near the dtype's maximum does not overflow.
+    """
     if kind == "max":
         _reduce_chunk(z, size, stride, out, np.maximum, tmp)
     else:
+        z *= z.dtype.type(1.0 / (size[0] * size[1]))
         _reduce_chunk(z, size, stride, out, np.add, tmp)
-        out *= out.dtype.type(1.0 / (size[0] * size[1]))
 
 
 def _activation_fn(activation) -> Callable[[np.ndarray], np.ndarray] | None:
@@ -564,7 +589,8 @@ def conv_pool2d(
             [13., 15.]]])
     """
     x, _ = _as_images(images)
-    kern, shared = _check_kernels(kernels, x.shape[3], x.dtype)
+    dtype = _float_dtype(x.dtype)
+    kern, shared = _check_kernels(kernels, x.shape[3], dtype)
     n, h, w, _ = x.shape
     k, fh, fw, _ = kern.shape
     conv_stride = _pair(stride, "stride")
@@ -574,7 +600,7 @@ def conv_pool2d(
         raise ValueError(f"Unknown pooling {pooling!r}; expected 'max', 'avg' or None.")
 
     if pooling is None:
-        out = np.empty((n, oh, ow, k), dtype=x.dtype)
+        out = np.empty((n, oh, ow, k), dtype=dtype)
         plan = _Im2col(x, kern, shared, conv_stride, pads, (oh, ow))
 
         def work(start, stop, bufs):
@@ -588,15 +614,15 @@ def conv_pool2d(
     psize = _pair(pool_size, "pool_size")
     pstride = psize if pool_stride is None else _pair(pool_stride, "pool_stride")
     oph, opw = pool_geometry((oh, ow), psize, pstride)
-    out = np.empty((n, oph, opw, k), dtype=x.dtype)
+    out = np.empty((n, oph, opw, k), dtype=dtype)
     late = pooling == "max" and activation in MONOTONE_ACTIVATIONS
     tmp_shape = (oph, ow, k) if psize[0] > 1 else None  # rows pooled, columns not yet
-    extra = np.prod(tmp_shape) * x.dtype.itemsize if tmp_shape else 0
+    extra = np.prod(tmp_shape) * dtype.itemsize if tmp_shape else 0
     plan = _Im2col(x, kern, shared, conv_stride, pads, (oh, ow), int(extra))
 
     def buffers():
         bufs = plan.buffers()
-        bufs["pool"] = np.empty((plan.chunk, *tmp_shape), x.dtype) if tmp_shape else None
+        bufs["pool"] = np.empty((plan.chunk, *tmp_shape), dtype) if tmp_shape else None
         return bufs
 
     def work(start, stop, bufs):
@@ -666,24 +692,212 @@ def conv2d(
     return conv_pool2d(images, kernels, stride=stride, padding=padding)
 
 
+def _im2col(xp: np.ndarray, kernel_hw: Pair, stride: Pair, out_hw: Pair, out: np.ndarray):
+    """Copy every receptive field of ``xp`` into one row of ``out``: the patch matrix ``P``.
+
+    ``xp`` (m, hp, wp, c), C-contiguous, is a padded batch; ``out`` (m * oh * ow, fh * fw * c)
+    gets ``P[(n, i, j), (u, v, ch)] = xp[n, i sh + u, j sw + v, ch]``. Channels-last,
+    the ``fw * c`` values of one kernel row are contiguous, so ``P`` is a
+    ``sliding_window_view`` of ``xp`` viewed as ``(m, hp, wp * c)`` and this is one copy.
+    Its column order ``(u, v, ch)`` is that of ``K.reshape(k, -1)`` for kernels ``(k, fh, fw, c)``.
+    """
+    m, hp, wp, c = xp.shape
+    (fh, fw), (sh, sw), (oh, ow) = kernel_hw, stride, out_hw
+    win = sliding_window_view(xp.reshape(m, hp, wp * c), (fh, fw * c), axis=(1, 2))
+    win = win[:, : (oh - 1) * sh + 1 : sh, : (ow - 1) * sw * c + 1 : sw * c]
+    np.copyto(out.reshape(m, oh, ow, fh, fw * c), win)
+
+
+def _col2im(dpatches: np.ndarray, kernel_hw: Pair, stride: Pair, out_hw: Pair, dxp) -> None:
+    """The adjoint of :func:`_im2col`: add each row of ``dpatches`` back where its patch was read.
+
+    ``dxp[n, i sh + u, j sw + v, ch] = sum dpatches[(n, i, j), (u, v, ch)]`` over all
+    ``(i, j, u, v)`` that read that pixel: a loop over the ``fh * fw`` kernel offsets,
+    each one strided ``+=`` of an ``(m, oh, ow, c)`` block. ``dxp`` (m, hp, wp, c) is
+    overwritten.
+    """
+    m, _, _, c = dxp.shape
+    (fh, fw), (oh, ow) = kernel_hw, out_hw
+    d = dpatches.reshape(m, oh, ow, fh, fw, c)
+    dxp.fill(0)
+    for u in range(fh):
+        for v in range(fw):
+            target = _window(dxp, u, v, stride, out_hw)  # dxp[:, i sh + u, j sw + v]
+            target += d[:, :, :, u, v]
+
+
+def _check_dout(dout, expected: tuple, dtype: np.dtype, what: str) -> np.ndarray:
+    d = np.asarray(dout)
+    if d.shape != expected:
+        raise ValueError(
+            f"dout must have the shape of the {what}'s output, {expected}, got {d.shape}."
+        )
+    if d.dtype.kind not in "biuf":
+        raise ValueError(f"dout must be numeric, got dtype {d.dtype}.")
+    d = d.astype(dtype, copy=False)
+    _check_finite(d, "dout")
+    return d
+
+
+def conv2d_backward(
+    dout, images, kernels, *, stride: int | Pair = 1, padding: int | str | PadWidths = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients of a convolution ``z = conv2d(x, K, stride, padding) + b``.
+
+    Given ``dz = dJ/dz`` (``dout``), backpropagation through
+    ``z[n, i, j, k] = sum_{u, v, ch} xp[n, i s + u, j s + v, ch] K[k, u, v, ch] + b[k]``
+    (``xp``: ``x`` zero-padded) gives::
+
+        dK[k, u, v, ch] = sum_{n, i, j} dz[n, i, j, k] xp[n, i s + u, j s + v, ch]
+        db[k]           = sum_{n, i, j} dz[n, i, j, k]
+        dxp[n, y, x, ch] = sum_{i s + u = y, j s + v = x} sum_k dz[n, i, j, k] K[k, u, v, ch]
+
+    and ``dx`` is ``dxp`` without its padding. With the patch matrix ``P``
+    ``(n oh ow, fh fw c)`` of the forward (im2col), ``dZ = dz`` as
+    ``(n oh ow, k)`` and ``W = K.reshape(k, fh fw c)`` (so that ``Z = P W^T``):
+
+    - ``dK = dZ^T P``, one matrix product, reshaped to ``(k, fh, fw, c)``;
+    - ``dP = dZ W``, one matrix product, and ``dxp = col2im(dP)``: each row of
+      ``dP`` is added back onto the pixels its patch was read from, a loop over
+      the ``fh fw`` kernel offsets.
+
+    Where the flipped kernel comes from: for ``s = 1`` the last formula is
+    ``dxp[n, y, x, ch] = sum_{u, v, k} dz[n, y - u, x - v, k] K[k, u, v, ch]``, which,
+    with ``u' = fh - 1 - u``, is the *full* cross-correlation of ``dz`` (zero-padded
+    by ``fh - 1``, ``fw - 1``) with the kernel flipped in both spatial axes, input
+    and output channels swapped, ``K'[ch, u', v', k] = K[k, fh-1-u', fw-1-v', ch]``
+    (for ``s > 1``: of ``dz`` with ``s - 1`` zeros between its values). The forward
+    cross-correlation reads pixel ``y`` through kernel row ``u`` from output
+    ``y - u``; going back, output ``y - u`` is reached through row ``u``, i.e. the
+    kernel is walked the other way. ``col2im(dZ W)`` computes exactly this sum
+    without building the flipped kernel or the dilated, padded ``dz``.
+
+    Computed chunk by chunk (as :func:`conv2d`), so the extra memory is bounded by
+    the chunk, not by ``n``.
+
+    Parameters
+    ----------
+    dout : array-like of shape (n, oh, ow, k)
+        ``dJ/dz``, the gradient of the loss with respect to the convolution's output.
+    images : array-like of shape (n, h, w, c) or (n, h, w)
+        The input ``x`` of the forward pass.
+    kernels : array-like of shape (k, fh, fw, c) or (k, fh, fw)
+        The kernels ``K`` of the forward pass (3-D: shared across channels).
+    stride : int or (sh, sw), default=1
+    padding : int, ((top, bottom), (left, right)), 'valid' or 'same', default=0
+        As in :func:`conv2d`.
+
+    Returns
+    -------
+    dx : ndarray of the shape of ``images``
+        ``dJ/dx``.
+    dK : ndarray of the shape of ``kernels``
+        ``dJ/dK``.
+    db : ndarray of shape (k,)
+        ``dJ/db`` for a bias ``b`` added to every output of kernel ``k``.
+
+    All three are in the dtype :func:`conv2d` computes in (float32 images give float32).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknnedu.conv import conv2d_backward
+    >>> x, kernels = np.arange(9.0).reshape(1, 3, 3), np.ones((1, 2, 2))
+    >>> dx, dK, db = conv2d_backward(np.ones((1, 2, 2, 1)), x, kernels)
+    >>> dx[0]
+    array([[1., 2., 1.],
+           [2., 4., 2.],
+           [1., 2., 1.]])
+    >>> dK[0], db
+    (array([[ 8., 12.],
+           [20., 24.]]), array([4.]))
+    """
+    x, grayscale = _as_images(images)
+    dtype = _float_dtype(x.dtype)
+    n, h, w, c = x.shape
+    kern, shared = _check_kernels(kernels, c, dtype)
+    kernels_3d = np.ndim(kernels) == 3
+    k, fh, fw, _ = kern.shape
+    if shared:  # a 3-D bank on c channels is the same kernel repeated over the channels
+        kern = np.repeat(kern, c, axis=3)
+    sh, sw = _pair(stride, "stride")
+    pads, (oh, ow) = conv_geometry((h, w), (fh, fw), (sh, sw), padding)
+    (t, bottom), (l, right) = pads
+    dz = _check_dout(dout, (n, oh, ow, k), dtype, "convolution")
+    weights = kern.reshape(k, fh * fw * c)  # W, the row order of a patch
+    hp, wp = h + t + bottom, w + l + right
+    rows, depth = oh * ow, fh * fw * c
+    chunk = _chunk_size(n, (2 * rows * depth + rows * k + 2 * hp * wp * c) * dtype.itemsize)
+    dx = np.empty((n, h, w, c), dtype=dtype)
+    partial_dk = []  # one dK per worker thread, summed at the end
+    lock = threading.Lock()
+
+    def buffers():
+        bufs = {
+            "padded": np.zeros((chunk, hp, wp, c), dtype=dtype),  # border stays 0
+            "dpadded": np.empty((chunk, hp, wp, c), dtype=dtype),
+            "patches": np.empty((chunk * rows, depth), dtype=dtype),
+            "dpatches": np.empty((chunk * rows, depth), dtype=dtype),
+            "dk": np.zeros((k, depth), dtype=dtype),
+            "prod": np.empty((k, depth), dtype=dtype),
+        }
+        with lock:
+            partial_dk.append(bufs["dk"])
+        return bufs
+
+    def work(start, stop, bufs):
+        m = stop - start
+        xp = bufs["padded"][:m]
+        xp[:, t : t + h, l : l + w] = x[start:stop]
+        patches = bufs["patches"][: m * rows]
+        _im2col(xp, (fh, fw), (sh, sw), (oh, ow), patches)
+        dzm = np.ascontiguousarray(dz[start:stop]).reshape(m * rows, k)  # dZ of the chunk
+        bufs["dk"] += np.matmul(dzm.T, patches, out=bufs["prod"])  # dK += dZ^T P
+        dpatches = np.matmul(dzm, weights, out=bufs["dpatches"][: m * rows])  # dP = dZ W
+        dxp = bufs["dpadded"][:m]
+        _col2im(dpatches, (fh, fw), (sh, sw), (oh, ow), dxp)
+        dx[start:stop] = dxp[:, t : t + h, l : l + w]
+
+    _run_chunks(n, chunk, work, buffers)
+    dk = np.zeros((k, depth), dtype=dtype)
+    for part in partial_dk:
+        dk += part
+    dk = dk.reshape(k, fh, fw, c)
+    if kernels_3d:
+        dk = dk.sum(axis=3)
+    db = dz.sum(axis=(0, 1, 2))
+    return (dx[..., 0] if grayscale else dx), dk, db
+
+
 # ----------------------------------------------------------------------------------------
 # pooling
 # ----------------------------------------------------------------------------------------
 def _pool2d(images, size, stride, kind: str) -> np.ndarray:
     x, grayscale = _as_images(images)
     n, h, w, c = x.shape
+    dtype = _float_dtype(x.dtype)
     psize = _pair(size, "size")
     pstride = psize if stride is None else _pair(stride, "stride")
     oph, opw = pool_geometry((h, w), psize, pstride)
-    out = np.empty((n, oph, opw, c), dtype=x.dtype)
-    chunk = _chunk_size(n, oph * w * c * x.dtype.itemsize)
+    out = np.empty((n, oph, opw, c), dtype=dtype)
+    # a float copy of the chunk for integer images, and for 'avg' (scaled in place)
+    copy = kind == "avg" or x.dtype != dtype
+    chunk = _chunk_size(n, (oph * w * c + copy * h * w * c) * dtype.itemsize)
 
     def buffers():
-        return np.empty((chunk, oph, w, c), dtype=x.dtype) if psize[0] > 1 else None
+        return {
+            "tmp": np.empty((chunk, oph, w, c), dtype=dtype) if psize[0] > 1 else None,
+            "x": np.empty((chunk, h, w, c), dtype=dtype) if copy else None,
+        }
 
-    def work(start, stop, tmp):
-        tmp = None if tmp is None else tmp[: stop - start]
-        _pool_into(x[start:stop], psize, pstride, kind, out[start:stop], tmp)
+    def work(start, stop, bufs):
+        m = stop - start
+        tmp = None if bufs["tmp"] is None else bufs["tmp"][:m]
+        z = x[start:stop]
+        if copy:
+            z = bufs["x"][:m]
+            z[...] = x[start:stop]
+        _pool_into(z, psize, pstride, kind, out[start:stop], tmp)
 
     _run_chunks(n, chunk, work, buffers)
     return out[..., 0] if grayscale else out
@@ -749,3 +963,180 @@ def avg_pool2d(images, size: int | Pair, *, stride: int | Pair | None = None) ->
            [10.5, 12.5]])
     """
     return _pool2d(images, size, stride, "avg")
+
+
+def _window(x: np.ndarray, u: int, v: int, stride: Pair, out_hw: Pair) -> np.ndarray:
+    """The view ``x[:, i sh + u, j sw + v]`` over all windows ``(i, j)``: offset ``(u, v)``."""
+    (sh, sw), (oh, ow) = stride, out_hw
+    return x[:, u : u + (oh - 1) * sh + 1 : sh, v : v + (ow - 1) * sw + 1 : sw]
+
+
+def _max_argmax(x, size: Pair, stride: Pair, out, idx, greater) -> None:
+    """``out`` = max of each window of ``x``, ``idx`` = offset ``u pw + v`` of its first maximum.
+
+    ``x`` (m, h, w, c); ``out`` (m, oh, ow, c) of ``x``'s dtype, ``idx`` of an integer
+    dtype and ``greater`` (bool) of the same shape. A loop over the window offsets in
+    row-major order; an offset wins only if *strictly* greater, so ties go to the first.
+    """
+    out_hw = out.shape[1:3]
+    np.copyto(out, _window(x, 0, 0, stride, out_hw))
+    idx.fill(0)
+    for o in range(1, size[0] * size[1]):
+        xo = _window(x, *divmod(o, size[1]), stride, out_hw)
+        np.greater(xo, out, out=greater)
+        np.copyto(out, xo, where=greater)
+        np.copyto(idx, o, where=greater)
+
+
+def _pool_scatter(dout, size: Pair, stride: Pair, dx, idx=None, equal=None, tmp=None) -> None:
+    """Send the gradient of each window back to its pixels, into ``dx`` (m, h, w, c).
+
+    Max pooling (``idx`` given): ``dx[window pixel o] += dout * [idx == o]``, one
+    pixel per window. Average pooling (``idx`` None): every pixel of a window gets
+    ``dout / (ph pw)``, with ``dout`` already scaled by the caller. A loop over the
+    window offsets; overlapping windows (stride < size) add up, which needs ``tmp``
+    (dout's shape, float) for max pooling; ``equal`` is a bool buffer of that shape.
+    """
+    (ph, pw), (sh, sw) = size, stride
+    oh, ow = dout.shape[1:3]
+    overlap = sh < ph or sw < pw
+    if not (sh == ph and sw == pw and dx.shape[1:3] == (oh * ph, ow * pw)):
+        dx.fill(0)  # pixels in no window, or in several, start from 0
+    for o in range(ph * pw):
+        target = _window(dx, *divmod(o, pw), stride, (oh, ow))
+        if idx is None:
+            if overlap:
+                target += dout
+            else:
+                target[...] = dout
+            continue
+        np.equal(idx, o, out=equal)
+        if overlap:
+            target += np.multiply(dout, equal, out=tmp)
+        else:
+            np.multiply(dout, equal, out=target)
+
+
+def _index_dtype(size: Pair) -> np.dtype:
+    return np.dtype(np.uint8 if size[0] * size[1] <= 256 else np.intp)
+
+
+def _pool2d_backward(dout, images, size, stride, kind: str) -> np.ndarray:
+    x, grayscale = _as_images(images)
+    n, h, w, c = x.shape
+    dtype = _float_dtype(x.dtype)
+    psize = _pair(size, "size")
+    pstride = psize if stride is None else _pair(stride, "stride")
+    oph, opw = pool_geometry((h, w), psize, pstride)
+    expected = (n, oph, opw) if grayscale else (n, oph, opw, c)
+    dz = _check_dout(dout, expected, dtype, f"{kind} pooling")
+    if grayscale:
+        dz = dz[..., None]
+    dx = np.empty((n, h, w, c), dtype=dtype)
+    chunk = _chunk_size(n, (2 * oph * opw * c) * (dtype.itemsize + 2))
+    shape = (chunk, oph, opw, c)
+
+    def buffers():
+        return {
+            "out": np.empty(shape, dtype=x.dtype),
+            "idx": np.empty(shape, dtype=_index_dtype(psize)),
+            "bool": np.empty(shape, dtype=bool),
+            "tmp": np.empty(shape, dtype=dtype),
+        }
+
+    def work(start, stop, bufs):
+        m = stop - start
+        b = {name: buf[:m] for name, buf in bufs.items()}
+        if kind == "max":
+            _max_argmax(x[start:stop], psize, pstride, b["out"], b["idx"], b["bool"])
+            _pool_scatter(
+                dz[start:stop], psize, pstride, dx[start:stop], b["idx"], b["bool"], b["tmp"]
+            )
+        else:
+            scaled = np.multiply(
+                dz[start:stop], dtype.type(1 / (psize[0] * psize[1])), out=b["tmp"]
+            )
+            _pool_scatter(scaled, psize, pstride, dx[start:stop])
+
+    _run_chunks(n, chunk, work, buffers)
+    return dx[..., 0] if grayscale else dx
+
+
+def max_pool2d_backward(
+    dout, images, size: int | Pair, *, stride: int | Pair | None = None
+) -> np.ndarray:
+    """Gradient of :func:`max_pool2d` with respect to its input.
+
+    ``out[n, i, j, ch] = max_{u, v} x[n, i t + u, j t + v, ch]`` depends only on the
+    maximum of each window, so::
+
+        dx[n, i t + u*, j t + v*, ch] += dout[n, i, j, ch]
+
+    where ``(u*, v*)`` is the position of the maximum in window ``(i, j)``, and 0
+    elsewhere. When several pixels of a window tie for the maximum, the gradient
+    goes to *one* of them, the first in row-major window order (a subgradient;
+    splitting it would not be the derivative of any of the tied branches).
+    Overlapping windows (stride < size) add up. The argmax is recomputed from
+    ``images``; vectorised with a loop over the ``ph pw`` window offsets.
+
+    Parameters
+    ----------
+    dout : array-like of shape (n, oh, ow, c) or (n, oh, ow)
+        ``dJ/dout``, with the shape of ``max_pool2d(images, size, stride=stride)``.
+    images : array-like of shape (n, h, w, c) or (n, h, w)
+        The input of the forward pass.
+    size : int or (ph, pw)
+    stride : int or (sh, sw), default=None
+        None means ``size``.
+
+    Returns
+    -------
+    dx : ndarray of the shape of ``images``
+        In the float dtype of :func:`max_pool2d` (float32 stays float32).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknnedu.conv import max_pool2d_backward
+    >>> x = np.array([[[1.0, 3.0], [3.0, 2.0]]])
+    >>> max_pool2d_backward(np.array([[[5.0]]]), x, 2)[0]
+    array([[0., 5.],
+           [0., 0.]])
+    """
+    return _pool2d_backward(dout, images, size, stride, "max")
+
+
+def avg_pool2d_backward(
+    dout, images, size: int | Pair, *, stride: int | Pair | None = None
+) -> np.ndarray:
+    """Gradient of :func:`avg_pool2d` with respect to its input.
+
+    ``out[n, i, j, ch] = 1 / (ph pw) sum_{u, v} x[n, i t + u, j t + v, ch]``, so every
+    pixel of a window receives an equal share::
+
+        dx[n, i t + u, j t + v, ch] += dout[n, i, j, ch] / (ph pw)    for all u < ph, v < pw
+
+    summed over the windows that contain the pixel (several when stride < size, none
+    for pixels past the last window). Only the shape and dtype of ``images`` are used.
+
+    Parameters
+    ----------
+    dout : array-like of shape (n, oh, ow, c) or (n, oh, ow)
+        ``dJ/dout``, with the shape of ``avg_pool2d(images, size, stride=stride)``.
+    images : array-like of shape (n, h, w, c) or (n, h, w)
+    size : int or (ph, pw)
+    stride : int or (sh, sw), default=None
+
+    Returns
+    -------
+    dx : ndarray of the shape of ``images``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknnedu.conv import avg_pool2d_backward
+    >>> avg_pool2d_backward(np.array([[[4.0]]]), np.zeros((1, 2, 3)), 2)[0]
+    array([[1., 1., 0.],
+           [1., 1., 0.]])
+    """
+    return _pool2d_backward(dout, images, size, stride, "avg")

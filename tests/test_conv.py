@@ -427,3 +427,66 @@ def test_pad2d_errors():
     for bad in (-1, 1.5, ((1, 2),), ((1, 2), (3, -1)), "same"):
         with pytest.raises(ValueError, match="padding must be an int >= 0 or"):
             pad2d(np.ones((1, 3, 3)), bad)
+
+
+# ------------------------------------------------------ regressions (issue 11, items 11-13)
+
+
+def _extra_peak_bytes(fn, *args, **kwargs):
+    """Peak memory ``fn`` allocates beyond its result (tracemalloc sees numpy's buffers)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        out = fn(*args, **kwargs)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return peak - out.nbytes
+
+
+@pytest.mark.parametrize(
+    "fn, kwargs",
+    [
+        (conv2d, {"kernels": np.ones((1, 3, 3, 3))}),
+        (conv_pool2d, {"kernels": np.ones((2, 3, 3, 3)), "pooling": "max", "pool_size": 4}),
+        (max_pool2d, {"size": 4}),
+        (avg_pool2d, {"size": 4}),
+    ],
+)
+def test_integer_images_are_converted_chunk_by_chunk(fn, kwargs):
+    """Item 11: uint8 images used to get a full float64 copy (8x their size)."""
+    x = np.random.default_rng(0).integers(0, 256, (3000, 32, 32, 3), dtype=np.uint8)
+    full_copy = x.size * 8  # 74 MB
+    extra = _extra_peak_bytes(fn, x, **kwargs)
+    assert extra < full_copy / 4, f"{extra / 2**20:.1f} MiB extra for uint8 images"
+
+
+@pytest.mark.parametrize(
+    "fn, kwargs, shape",
+    [
+        (conv2d, {"kernels": np.ones((2, 3, 3, 1))}, (0, 3, 3, 2)),
+        (conv2d, {"kernels": np.ones((2, 3, 3)), "padding": "same"}, (0, 5, 5, 2)),
+        (conv_pool2d, {"kernels": np.ones((2, 3, 3, 1)), "pooling": "max"}, (0, 1, 1, 2)),
+        (conv_pool2d, {"kernels": np.ones((2, 3, 3, 1)), "pooling": "avg"}, (0, 1, 1, 2)),
+        (max_pool2d, {"size": 2}, (0, 2, 2, 1)),
+        (avg_pool2d, {"size": 2}, (0, 2, 2, 1)),
+    ],
+)
+def test_empty_batch_gives_empty_result(fn, kwargs, shape):
+    """Item 12: n = 0 used to fail with 'range() arg 3 must not be zero'."""
+    for dtype in (np.float32, np.uint8):
+        out = fn(np.zeros((0, 5, 5, 1), dtype=dtype), **kwargs)
+        assert out.shape == shape
+        assert out.dtype == (np.float32 if dtype == np.float32 else np.float64)
+
+
+@pytest.mark.parametrize("dtype, big", [(np.float64, 1e308), (np.float32, 2e38)])
+def test_average_of_huge_values_does_not_overflow(dtype, big):
+    """Item 13: the mean was a sum (inf) scaled afterwards."""
+    x = np.full((1, 2, 2), big, dtype=dtype)
+    with np.errstate(over="raise"):
+        np.testing.assert_array_equal(avg_pool2d(x, 2), np.full((1, 1, 1), big, dtype=dtype))
+        fused = conv_pool2d(x, np.ones((1, 1, 1), dtype=dtype), pooling="avg")
+    np.testing.assert_array_equal(fused, np.full((1, 1, 1, 1), big, dtype=dtype))
+    np.testing.assert_allclose(avg_pool2d(-x, 2, stride=1), -x[:, :1, :1], rtol=1e-7)
