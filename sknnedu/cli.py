@@ -23,9 +23,11 @@ The model every command uses is :func:`conv_pipeline`::
                                        images' contrast and number of channels)
           -> NNClassifier(hidden_layer_sizes, activation)
 
-Expected failures (a missing path, an empty folder, a corrupt model, an
-unreadable image) print one line ``sknnedu: error: ...`` on stderr and exit
-with status 2.
+Expected failures (a missing path, an empty folder, a corrupt model, a model
+that is not a fitted classifier, an image size too large, running out of
+memory) print one line ``sknnedu: error: ...`` on stderr and exit with status 2.
+``predict`` goes on past an unreadable image, as ``file`` does: one line per
+image on stdout, one error line per bad one on stderr, status 2 if any failed.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import clone
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics import accuracy_score, confusion_matrix
 from sklearn.model_selection import (
     GridSearchCV,
@@ -52,6 +54,7 @@ from sklearn.model_selection import (
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
 
 from . import __version__
 from .feature_extraction import ConvFeatureTransformer
@@ -71,6 +74,9 @@ MLP_ACTIVATIONS = ("logistic", "tanh", "relu")
 DEFAULT_IMAGE_SIZE = (32, 32)
 #: Images with a side above this are resized to DEFAULT_IMAGE_SIZE by default.
 MAX_SIDE = 64
+#: ``--image-size`` allows at most this many pixels per side: the network's
+#: input grows with h * w (6 h w / 4 features), and 1024x1024 is already slow.
+MAX_IMAGE_SIDE = 1024
 #: Names of the kernels of :func:`conv_filters`, in order.
 FILTER_NAMES = (*BANKS["edges"], "centre")
 
@@ -344,24 +350,44 @@ def _plot_grids(fig, conv: GridSearchCV, mlp: GridSearchCV) -> None:
 # ----------------------------------------------------------------------------------------
 # train
 # ----------------------------------------------------------------------------------------
+def _first_image_hw(folder: str) -> tuple[int, int] | None:
+    """(h, w) of the first image load_image_folder would read, None if there is none."""
+    from .datasets import _class_files, load_image
+
+    root = Path(folder)
+    if not root.is_dir():
+        return None  # load_image_folder says what is wrong
+    for _, files in _class_files(root):
+        for file in files:
+            try:
+                return load_image(file, as_gray=True).shape[:2]
+            except ValueError:
+                return None  # load_image_folder reports it
+    return None
+
+
 def _load_training_images(folder: str, image_size: Sequence[int] | None, as_gray: bool):
-    """load_image_folder, resizing to DEFAULT_IMAGE_SIZE when sizes differ or are large."""
+    """load_image_folder, resizing to DEFAULT_IMAGE_SIZE when sizes differ or are large.
+
+    Whether the images are large is read from the first one, so a folder of
+    photos is never held at full size: each is shrunk as it is decoded.
+    """
     from .datasets import load_image_folder  # scikit-image: imported only when needed
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         ds, why = None, None
         if image_size is None:
-            try:
-                ds = load_image_folder(folder, as_gray=as_gray)
-            except ValueError as exc:
-                if not str(exc).startswith("Images differ in size"):
-                    raise
-                why = "the images differ in size"
+            first = _first_image_hw(folder)
+            if first is not None and max(first) > MAX_SIDE:
+                why = f"the images are large ({first[0]}x{first[1]})"
             else:
-                h, w = ds.image_shape[:2]
-                if max(h, w) > MAX_SIDE:
-                    ds, why = None, f"the images are large ({h}x{w})"
+                try:
+                    ds = load_image_folder(folder, as_gray=as_gray)
+                except ValueError as exc:
+                    if not str(exc).startswith("Images differ in size"):
+                        raise
+                    why = "the images differ in size"
             if ds is None:
                 image_size = DEFAULT_IMAGE_SIZE
                 print(f"{why}: resizing them all to {image_size[0]}x{image_size[1]} "
@@ -387,7 +413,18 @@ def _check_classes(y: np.ndarray, folder: str) -> tuple[np.ndarray, np.ndarray]:
     return classes, counts
 
 
+def _check_train_size(image_size: Sequence[int] | None) -> None:
+    """Refuse an ``--image-size`` too large to train on, before reading any image."""
+    if image_size is not None and max(image_size) > MAX_IMAGE_SIDE:
+        h, w = image_size
+        raise ValueError(
+            f"--image-size {h} {w} is too large: at most {MAX_IMAGE_SIDE} pixels per side "
+            f"(each image would give {6 * (-(-h // 2)) * (-(-w // 2)):,} features); "
+            f"{DEFAULT_IMAGE_SIZE[0]} {DEFAULT_IMAGE_SIZE[1]} is usually plenty")
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
+    _check_train_size(args.image_size)
     out = Path(args.out)
     if not out.parent.is_dir():
         raise FileNotFoundError(f"Cannot save the model to '{out}': folder '{out.parent}' "
@@ -452,20 +489,50 @@ def _image_settings(metadata: dict, path: str) -> tuple[tuple[int, int], bool]:
     return (size[0], size[1]), bool(metadata.get("as_gray", False))
 
 
+def _check_classifier(model, path: str) -> None:
+    """Refuse a model ``predict`` cannot use: no ``predict_proba``/``classes_``, or unfitted."""
+    if not (hasattr(model, "predict_proba") and hasattr(model, "fit")):
+        raise ValueError(f"{path} holds a {type(model).__name__} that has no predict_proba; "
+                         "sknnedu predict needs a classifier such as the one `sknnedu train` "
+                         "saves")
+    try:
+        check_is_fitted(model)
+        model.classes_  # noqa: B018 (a Pipeline forwards it to its last step)
+    except (AttributeError, NotFittedError, TypeError):
+        raise ValueError(f"{path} holds an unfitted {type(model).__name__}; save a fitted "
+                         "classifier (sknnedu train does)") from None
+
+
 def _cmd_predict(args: argparse.Namespace) -> int:
+    """One line per image on stdout, one error line per unreadable image on stderr.
+
+    As ``file`` and ``identify`` do, a bad path does not stop the others; the exit
+    status is then EXIT_ERROR.
+    """
     from .datasets import load_image
     from .persistence import load_model
 
     model, metadata = load_model(args.model)
+    _check_classifier(model, args.model)
     image_size, as_gray = _image_settings(metadata, args.model)
-    # read every image first: an unreadable one stops before anything is printed
-    X = np.stack([load_image(p, image_size=image_size, as_gray=as_gray).ravel()
-                  for p in args.images])
-    proba = model.predict_proba(X)
-    best = proba.argmax(axis=1)
-    for path, k, p in zip(args.images, best, proba[np.arange(len(X)), best]):
-        print(f"{path}\t{model.classes_[k]}\t{p:.4f}")
-    return 0
+    rows: dict[int, np.ndarray] = {}
+    errors: dict[int, str] = {}
+    for i, path in enumerate(args.images):
+        try:
+            rows[i] = load_image(path, image_size=image_size, as_gray=as_gray).ravel()
+        except (OSError, ValueError) as exc:
+            errors[i] = _describe(exc)
+    if rows:
+        proba = model.predict_proba(np.stack(list(rows.values())))
+        best = proba.argmax(axis=1)
+        results = dict(zip(rows, zip(best, proba[np.arange(len(proba)), best])))
+    for i, path in enumerate(args.images):
+        if i in errors:
+            print(f"{PROG}: error: {errors[i]}", file=sys.stderr, flush=True)
+        else:
+            k, p = results[i]
+            print(f"{path}\t{model.classes_[k]}\t{p:.4f}", flush=True)
+    return EXIT_ERROR if errors else 0
 
 
 # ----------------------------------------------------------------------------------------
@@ -587,6 +654,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except (OSError, ValueError) as exc:
         print(f"{PROG}: error: {_describe(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    except MemoryError:
+        print(f"{PROG}: error: out of memory; use smaller images (--image-size) or fewer "
+              "of them", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)

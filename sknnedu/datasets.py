@@ -20,6 +20,7 @@ Every image, whatever its file format, becomes floating point in ``[0, 1]``:
 read from the file   becomes
 ==================== ===================================================
 uint8 / uint16 / ... divided by the dtype's maximum (``img_as_float``)
+int8 / int16 / ...   ``(x - min) / (max - min)`` of the dtype's range
 bool                 0.0 / 1.0
 float (e.g. TIFF)    kept as is; values outside [0, 1] are an error
 (h, w) gray          stacked to (h, w, 3), or kept with ``as_gray=True``
@@ -27,10 +28,19 @@ float (e.g. TIFF)    kept as is; values outside [0, 1] are an error
 (h, w, 3) RGB        kept, or ``rgb2gray`` with ``as_gray=True``
 (h, w, 4) RGBA       composited on white (``rgba2rgb``)
 (frames, h, w, c)    first frame (animated GIF)
+palette, CMYK, YCbCr RGB, as Pillow displays them (palette transparency
+                     composited on white)
 ==================== ===================================================
 
-and is then resized to ``image_size`` with ``skimage.transform.resize``
-(bilinear, with Gaussian anti-aliasing when shrinking).
+JPEGs, PNGs and the other formats Pillow reads are turned upright by their EXIF
+orientation tag (a portrait phone photo loads as portrait) and resized to
+``image_size`` by Pillow while they are decoded: a JPEG is decoded at 1/2, 1/4
+or 1/8 scale when that leaves at least twice ``image_size``, then box-reduced
+and Lanczos-resampled (alpha premultiplied), so a 12-megapixel photo becomes a
+32x32 image in a few tens of milliseconds without ever being held in float.
+Other files (TIFF of int16 or float, 16-bit grey) are read with
+``skimage.io.imread``, converted to float and Lanczos-resampled channel by
+channel, values clipped to [0, 1].
 """
 
 from __future__ import annotations
@@ -42,9 +52,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
 from skimage import io
 from skimage.color import gray2rgb, rgb2gray, rgba2rgb
-from skimage.transform import resize
 from skimage.util import img_as_float32, img_as_float64
 from sklearn.utils import Bunch
 
@@ -87,8 +97,26 @@ def _check_dtype(dtype: Any) -> np.dtype:
 # --------------------------------------------------------------------------- #
 # One file
 # --------------------------------------------------------------------------- #
-def _read(path: str) -> np.ndarray:
-    """``skimage.io.imread``, with every decoding failure as ``ValueError``."""
+#: Pillow modes read through Pillow, and the 8-bit mode each becomes before resizing.
+_PIL_MODES = {
+    "1": "L", "L": "L", "LA": "LA", "La": "LA", "P": "RGBA", "PA": "RGBA",
+    "RGB": "RGB", "RGBA": "RGBA", "RGBa": "RGBA", "RGBX": "RGB",
+    "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB",
+}
+#: Pillow's 16-bit grey modes: read as uint16 arrays (``img_as_float`` divides by 65535).
+_PIL_16BIT = ("I;16", "I;16L", "I;16B", "I;16N")
+#: EXIF orientations that swap width and height (rotations by 90 degrees).
+_TRANSPOSED = (5, 6, 7, 8)
+_ORIENTATION = 0x0112
+
+
+def _decode_error(path: str, exc: BaseException) -> ValueError:
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return ValueError(f"Cannot read image {path}: {reason}")
+
+
+def _read_other(path: str) -> np.ndarray:
+    """``skimage.io.imread`` (TIFF, and what Pillow does not read), failures as ValueError."""
     try:
         with warnings.catch_warnings():
             # imageio imports its legacy plugins (DICOM, ...) while it looks for one
@@ -100,8 +128,68 @@ def _read(path: str) -> np.ndarray:
     except MemoryError:
         raise
     except Exception as exc:  # PIL, imageio and tifffile raise many kinds
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ValueError(f"Cannot read image {path}: {reason}") from exc
+        raise _decode_error(path, exc) from exc
+
+
+def _read_pil(path: str, size: tuple[int, int] | None) -> np.ndarray | None:
+    """Decode with Pillow, upright, shrunk to ``size`` as early as the format allows.
+
+    JPEGs are decoded at 1/2, 1/4 or 1/8 scale when that still leaves at least
+    twice ``size`` (``Image.draft``: the DCT does the first downscale for free);
+    the EXIF orientation is applied (``ImageOps.exif_transpose``); the mode becomes
+    L, LA, RGB or RGBA (CMYK, palette, YCbCr... converted as Pillow displays
+    them); and the image is resized with Lanczos after a box ``reduce`` (Pillow's
+    ``reducing_gap``), alpha premultiplied. 16-bit grey comes back full size as
+    uint16, to be resized in float. Returns None when Pillow cannot read the file
+    or its mode (float or 32-bit TIFF...), for ``skimage.io.imread`` to try.
+    """
+    try:
+        im = Image.open(path)
+    except (UnidentifiedImageError, OSError, ValueError):
+        return None
+    with im:
+        if im.mode not in _PIL_MODES and im.mode not in _PIL_16BIT:
+            return None  # e.g. int16 or float TIFF: tifffile keeps their dtype
+        try:
+            if size is not None and im.format == "JPEG":
+                h, w = size
+                if im.getexif().get(_ORIENTATION) in _TRANSPOSED:
+                    h, w = w, h
+                im.draft(im.mode, (2 * w, 2 * h))
+            im = ImageOps.exif_transpose(im)
+            if im.mode in _PIL_16BIT:
+                return np.asarray(im, dtype=np.uint16)
+            im = im.convert(_PIL_MODES[im.mode]) if im.mode != _PIL_MODES[im.mode] else im
+            if size is not None and im.size != (size[1], size[0]):
+                im = im.resize((size[1], size[0]), Image.Resampling.LANCZOS, reducing_gap=2.0)
+            return np.asarray(im)
+        except MemoryError:
+            raise
+        except Exception as exc:  # truncated or corrupt data shows up while decoding
+            raise _decode_error(path, exc) from exc
+
+
+def _resize(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Lanczos resize of a float (h, w[, c]) image in [0, 1], channel by channel."""
+    channels = img[..., None] if img.ndim == 2 else img
+    out = np.empty((*size, channels.shape[-1]), dtype=np.float32)
+    for ch in range(channels.shape[-1]):
+        band = Image.fromarray(np.ascontiguousarray(channels[..., ch], dtype=np.float32), "F")
+        band = band.resize((size[1], size[0]), Image.Resampling.LANCZOS, reducing_gap=2.0)
+        out[..., ch] = np.asarray(band)
+    np.clip(out, 0.0, 1.0, out=out)  # Lanczos overshoots a little at edges
+    return out[..., 0] if img.ndim == 2 else out
+
+
+def _signed_to_unsigned(img: np.ndarray) -> np.ndarray:
+    """Signed integers shifted by ``-min``: [min, max] of the dtype -> [0, max - min] unsigned.
+
+    ``x - min`` is ``x`` with its sign bit flipped, read as unsigned (two's complement),
+    so int64 does not overflow.
+    """
+    unsigned = np.dtype(img.dtype.str.replace("i", "u"))
+    sign_bit = unsigned.type(1 << (8 * unsigned.itemsize - 1))
+    return img.view(unsigned) ^ sign_bit
 
 
 def _to_float_rgb(img: np.ndarray, path: str, as_gray: bool, dtype: np.dtype) -> np.ndarray:
@@ -121,6 +209,8 @@ def _to_float_rgb(img: np.ndarray, path: str, as_gray: bool, dtype: np.dtype) ->
     # float32 output is computed in float32, anything wider in float64
     to_float = img_as_float32 if dtype.itemsize <= 4 else img_as_float64
     was_float = img.dtype.kind == "f"
+    if img.dtype.kind == "i":  # img_as_float would give [-1, 1]
+        img = _signed_to_unsigned(img)
     img = to_float(img)
     if was_float and not np.all((img >= 0) & (img <= 1)):  # also catches NaN
         raise ValueError(
@@ -138,11 +228,18 @@ def _to_float_rgb(img: np.ndarray, path: str, as_gray: bool, dtype: np.dtype) ->
 
 
 def _load(path: str, size: tuple[int, int] | None, as_gray: bool, dtype: np.dtype) -> np.ndarray:
-    """Read, convert and resize one file; arguments already checked."""
-    img = _to_float_rgb(_read(path), path, as_gray, dtype)
+    """Read, convert and resize one file; arguments already checked.
+
+    Pillow's formats are resized while decoding (see :func:`_read_pil`), so a
+    12-megapixel JPEG never exists at full size in float; the rest (TIFF of
+    int16 or float, 16-bit grey) are converted to float, then resized.
+    """
+    img = _read_pil(path, size)
+    if img is None:
+        img = _read_other(path)
+    img = _to_float_rgb(img, path, as_gray, dtype)
     if size is not None and img.shape[:2] != size:
-        # resize keeps the trailing channel axis; clip=True keeps [0, 1]
-        img = resize(img, size, anti_aliasing=True)
+        img = _resize(img, size)
     return img.astype(dtype, copy=False)
 
 
@@ -161,11 +258,11 @@ def load_image(
     Parameters
     ----------
     path : str or path-like
-        An image file in any format ``skimage.io.imread`` reads (PNG, JPEG,
-        BMP, TIFF, GIF, ...).
+        An image file in any format Pillow or ``skimage.io.imread`` reads
+        (PNG, JPEG, BMP, TIFF, GIF, ...).
     image_size : int or (h, w) tuple, default=None
-        Resize to this shape (an int n means (n, n)) with
-        ``skimage.transform.resize(..., anti_aliasing=True)``. None keeps the
+        Resize to this shape (an int n means (n, n)), anti-aliased (Lanczos
+        after a box reduction; see the module docstring). None keeps the
         file's size.
     as_gray : bool, default=False
         Return luminance ``rgb2gray`` of shape (h, w) instead of (h, w, 3).
@@ -217,6 +314,12 @@ def load_image(
 def _visible(entries: Any) -> list[Path]:
     """Sorted entries whose names do not start with '.' (hidden)."""
     return sorted((p for p in entries if not p.name.startswith(".")), key=lambda p: p.name)
+
+
+def _class_files(root: Path) -> list[tuple[Path, list[Path]]]:
+    """``(class folder, its files)`` in the order :func:`load_image_folder` reads them."""
+    class_dirs = [p for p in _visible(root.iterdir()) if p.is_dir()]
+    return [(d, [p for p in _visible(d.iterdir()) if p.is_file()]) for d in class_dirs]
 
 
 def load_image_folder(
@@ -313,23 +416,18 @@ def load_image_folder(
             "subfolder per class (use load_image for a single file)"
         )
 
-    visible = _visible(root.iterdir())
-    class_dirs = [p for p in visible if p.is_dir()]
-    if not class_dirs:
-        loose = sum(p.is_file() for p in visible)
+    classes = _class_files(root)
+    if not classes:
+        loose = sum(p.is_file() for p in _visible(root.iterdir()))
         hint = f"; it holds {loose} file(s) directly, move them into class folders" if loose else ""
         raise ValueError(
             f"No class subfolders in '{root}': expected one subfolder per class, "
             f"e.g. '{root / 'cats'}/' and '{root / 'dogs'}/', each holding images{hint}"
         )
-    target_names = [p.name for p in class_dirs]
+    target_names = [p.name for p, _ in classes]
 
-    images: list[np.ndarray] = []
-    target: list[int] = []
-    filenames: list[str] = []
-    n_skipped = 0
-    for label, class_dir in enumerate(class_dirs):
-        files = [p for p in _visible(class_dir.iterdir()) if p.is_file()]
+    labelled: list[tuple[int, Path]] = []
+    for label, (class_dir, files) in enumerate(classes):
         if not files:
             warnings.warn(
                 f"Class folder '{class_dir}' holds no files; class '{class_dir.name}' "
@@ -337,34 +435,44 @@ def load_image_folder(
                 UserWarning,
                 stacklevel=2,
             )
-        for file in files:
-            name = str(file)
-            try:
-                img = _load(name, size, as_gray, dt)
-            except ValueError as exc:
-                if on_error == "raise":
-                    raise
-                warnings.warn(f"{exc}; skipped", UserWarning, stacklevel=2)
-                n_skipped += 1
-                continue
-            if images and img.shape != images[0].shape:
-                raise ValueError(
-                    f"Images differ in size: '{filenames[0]}' has shape {images[0].shape} "
-                    f"but '{name}' has shape {img.shape}; pass image_size=(h, w) to "
-                    "resize them all to one size"
-                )
-            images.append(img)
-            target.append(label)
-            filenames.append(name)
+        labelled += [(label, file) for file in files]
 
-    if not images:
+    # one image at a time, written straight into the result: the memory peak is
+    # the (n, h, w[, c]) array plus one image being decoded, whatever n is
+    stacked: np.ndarray | None = None
+    target: list[int] = []
+    filenames: list[str] = []
+    n_skipped = 0
+    for label, file in labelled:
+        name = str(file)
+        try:
+            img = _load(name, size, as_gray, dt)
+        except ValueError as exc:
+            if on_error == "raise":
+                raise
+            warnings.warn(f"{exc}; skipped", UserWarning, stacklevel=2)
+            n_skipped += 1
+            continue
+        if stacked is None:
+            stacked = np.empty((len(labelled) - n_skipped, *img.shape), dtype=dt)
+        elif img.shape != stacked.shape[1:]:
+            raise ValueError(
+                f"Images differ in size: '{filenames[0]}' has shape {stacked.shape[1:]} "
+                f"but '{name}' has shape {img.shape}; pass image_size=(h, w) to "
+                "resize them all to one size"
+            )
+        stacked[len(filenames)] = img
+        del img
+        target.append(label)
+        filenames.append(name)
+
+    if stacked is None:
         why = f" ({n_skipped} unreadable file(s) skipped)" if n_skipped else ""
         raise ValueError(
             f"No images found in '{root}'{why}: expected image files (PNG, JPEG, ...) "
             f"in its class subfolders {target_names}"
         )
-
-    stacked = np.stack(images)
+    stacked = stacked[: len(filenames)]  # files skipped after the first image
     return Bunch(
         data=stacked.reshape(len(stacked), -1),
         images=stacked,

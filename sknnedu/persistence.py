@@ -184,8 +184,9 @@ def load_model(path: str | os.PathLike[str]) -> LoadedModel:
         If ``path`` cannot be opened (an :class:`OSError`).
     ValueError
         If the file is not a skops file, is truncated or corrupt, names an
-        untrusted type, or was not written by :func:`save_model`. The message
-        starts with the path.
+        untrusted type, was not written by :func:`save_model`, or its model is
+        not an estimator (no ``fit`` and ``get_params``: a str, a dict...). The
+        message starts with the path.
     """
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -219,4 +220,12 @@ def load_model(path: str | os.PathLike[str]) -> LoadedModel:
     metadata = envelope.get("metadata")
     if "model" not in envelope or type(metadata) is not dict:
         raise _bad_file(path, "its 'model' or 'metadata' entry is missing")
-    return LoadedModel(envelope["model"], metadata)
+    model = envelope["model"]
+    if not _is_estimator(model):
+        raise _bad_file(path, f"its model is a {type(model).__name__}, not an estimator")
+    return LoadedModel(model, metadata)
+
+
+def _is_estimator(obj: Any) -> bool:
+    """scikit-learn's duck type of an estimator: ``fit`` and ``get_params`` methods."""
+    return callable(getattr(obj, "fit", None)) and callable(getattr(obj, "get_params", None))

@@ -64,8 +64,8 @@ def trained(image_set, tmp_path_factory) -> tuple[Path, str]:
     return model, out.getvalue()
 
 
-def _one_error_line(capsys) -> str:
-    err = capsys.readouterr().err
+def _one_error_line(capsys, captured=None) -> str:
+    err = (captured or capsys.readouterr()).err
     assert "Traceback" not in err
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
@@ -227,6 +227,13 @@ def _error_cases(root: Path, image_set: Path, model: Path) -> dict[str, list[str
     with zipfile.ZipFile(root / "empty.skops", "w"):
         pass
     save_model(cli.conv_pipeline((16, 16, 3)), root / "no_metadata.skops")
+    meta = {"image_size": [16, 16], "as_gray": False}
+    save_model("just a string", root / "string.skops", metadata=meta)
+    save_model({"weights": [1.0, 2.0]}, root / "dict.skops", metadata=meta)
+    X = np.random.default_rng(0).random((6, 16 * 16 * 3))
+    save_model(cli.conv_pipeline((16, 16, 3))[:1].fit(X), root / "transformer.skops",
+               metadata=meta)
+    save_model(cli.conv_pipeline((16, 16, 3)), root / "unfitted.skops", metadata=meta)
     image = str(image_set / "vertical" / "vertical00.png")
     out = str(root / "out.skops")
     return {
@@ -246,6 +253,12 @@ def _error_cases(root: Path, image_set: Path, model: Path) -> dict[str, list[str
         "empty zip model": ["predict", str(root / "empty.skops"), image],
         "image as model": ["predict", image, image],
         "model without metadata": ["predict", str(root / "no_metadata.skops"), image],
+        "model is a str": ["predict", str(root / "string.skops"), image],
+        "model is a dict": ["predict", str(root / "dict.skops"), image],
+        "model has no predict_proba": ["predict", str(root / "transformer.skops"), image],
+        "model is unfitted": ["predict", str(root / "unfitted.skops"), image],
+        "huge image size": ["train", str(image_set), "--out", out,
+                            "--image-size", "100000", "100000"],
         "missing image": ["predict", str(model), image, str(root / "nothere.png")],
         "unreadable image": ["predict", str(model), str(root / "junk.png")],
         "folder as image": ["predict", str(model), str(root)],
@@ -262,7 +275,8 @@ ERROR_NAMES = [
     "unreadable training image", "output folder missing", "output is a folder",
     "missing model", "model is a folder", "junk model", "truncated model", "empty zip model",
     "image as model", "model without metadata", "missing image", "unreadable image",
-    "folder as image",
+    "folder as image", "model is a str", "model is a dict", "model has no predict_proba",
+    "model is unfitted", "huge image size",
 ]
 
 
@@ -270,22 +284,57 @@ ERROR_NAMES = [
 def test_expected_errors_give_one_line_and_status_2(error_cases, capsys, case):
     argv = error_cases[case]
     assert main(argv) == 2
-    line = _one_error_line(capsys)
+    captured = capsys.readouterr()
+    line = _one_error_line(capsys, captured)
     assert len(line) < 400
     if case.startswith("missing"):
         assert "nothere" in line
-    assert capsys.readouterr().out == ""
+    if case == "missing image":  # the good image before it is still classified
+        assert captured.out.startswith(argv[2] + "\t")
+    else:
+        assert captured.out == ""
+
+
+@pytest.mark.parametrize(("case", "words"), [
+    ("model is a str", "model is a str, not an estimator"),
+    ("model is a dict", "model is a dict, not an estimator"),
+    ("model has no predict_proba", "no predict_proba"),
+    ("model is unfitted", "unfitted"),
+    ("huge image size", "too large: at most 1024"),
+])
+def test_bad_model_or_size_says_what_is_wrong(error_cases, capsys, case, words):
+    # issue 11, items 18 and 19: these printed tracebacks
+    assert main(error_cases[case]) == 2
+    assert words in _one_error_line(capsys)
+
+
+def test_memory_error_is_one_line(image_set, tmp_path, capsys, monkeypatch):
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+    monkeypatch.setattr(cli, "_load_training_images", no_memory)
+    assert main(["train", str(image_set), "--out", str(tmp_path / "m.skops")]) == 2
+    assert "out of memory" in _one_error_line(capsys)
 
 
 def test_error_cases_are_all_tested(error_cases):
     assert sorted(error_cases) == sorted(ERROR_NAMES)
 
 
-def test_predict_prints_nothing_when_one_image_is_bad(error_cases, capsys):
-    argv = error_cases["unreadable image"]
+def test_predict_goes_on_past_bad_images(error_cases, capsys):
+    # issue 11, item 20: as `file` does, a line per readable image, an error per bad one
+    model = error_cases["missing image"][1]
     good = error_cases["missing image"][2]
-    assert main([*argv[:2], good, *argv[2:]]) == 2
-    assert capsys.readouterr().out == ""
+    junk = error_cases["unreadable image"][2]
+    missing = error_cases["missing image"][3]
+    assert main(["predict", model, good, missing, junk, good]) == 2
+    captured = capsys.readouterr()
+    out = captured.out.splitlines()
+    assert [line.split("\t")[0] for line in out] == [good, good]
+    assert out[0] == out[1]
+    err = captured.err.splitlines()
+    assert len(err) == 2 and "Traceback" not in captured.err
+    assert err[0].startswith("sknnedu: error: ") and "nothere.png" in err[0]
+    assert err[1].startswith("sknnedu: error: ") and junk in err[1]
 
 
 def test_error_in_a_subprocess_has_no_traceback(tmp_path):
@@ -297,3 +346,23 @@ def test_error_in_a_subprocess_has_no_traceback(tmp_path):
     assert done.stdout == ""
     assert done.stderr.strip().splitlines() == [
         f"sknnedu: error: Model file not found: '{tmp_path / 'x.skops'}'"]
+
+
+def test_train_never_holds_every_photo_at_full_size(tmp_path, capsys):
+    # issue 11, item 3: without --image-size, train read every image at full size first
+    import tracemalloc
+
+    side = 300
+    full = side * side * 3 * 4  # bytes of one float32 image at full size
+    for i in range(8):
+        _write_png(tmp_path / "ab"[i % 2] / f"{i}.png",
+                   np.resize(_pattern("checker", i, side), (side, side, 3)))
+    tracemalloc.start()
+    try:
+        ds = cli._load_training_images(str(tmp_path), None, False)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert ds.images.shape == (8, *cli.DEFAULT_IMAGE_SIZE, 3)
+    assert "large (300x300)" in capsys.readouterr().out
+    assert peak < 3 * full, f"{peak / full:.1f} full-size images"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
+import tracemalloc
 import warnings
 from pathlib import Path
 
@@ -329,3 +331,126 @@ def test_other_formats(tmp_path: Path) -> None:
     for ext, atol in [("jpg", 0.03), ("bmp", 1e-6)]:
         f = _save(tmp_path / f"c.{ext}", np.tile(RGB, (8, 8, 1)))
         np.testing.assert_allclose(load_image(f), np.broadcast_to(RGB / 255, (8, 8, 3)), atol=atol)
+
+
+# --------------------------------------------------------------------------- #
+# Issue 11: colour modes, orientation, big photos, signed pixels
+# --------------------------------------------------------------------------- #
+def _gradient(h: int, w: int) -> np.ndarray:
+    """An RGB image whose every pixel differs: red grows down, green across."""
+    r = np.linspace(0, 255, h)[:, None] * np.ones(w)
+    g = np.ones(h)[:, None] * np.linspace(0, 255, w)
+    return np.stack([r, g, np.full((h, w), 60.0)], axis=-1).astype(np.uint8)
+
+
+@pytest.mark.parametrize("mode", ["CMYK", "P", "LA", "I;16", "YCbCr", "1"])
+def test_pillow_modes_load_as_they_look(tmp_path: Path, mode: str) -> None:
+    # a CMYK JPEG loaded all white: its K channel was taken for alpha (item 1)
+    rgb = Image.fromarray(np.tile(RGB, (8, 8, 1)))
+    ext = "jpg" if mode in ("CMYK", "YCbCr") else ("tif" if mode == "I;16" else "png")
+    if mode == "I;16":
+        saved = Image.fromarray(np.full((8, 8), 65535 // 5, np.uint16))
+        expected = np.full(3, 0.2)
+    elif mode == "1":
+        saved = Image.fromarray(np.eye(8, dtype=bool))
+        expected = None
+    else:
+        saved = rgb.convert(mode)
+        expected = np.asarray(saved.convert("RGB")) / 255
+    f = tmp_path / f"img.{ext}"
+    saved.save(f)
+    img = load_image(f)
+    assert img.shape == (8, 8, 3) and img.min() >= 0 and img.max() <= 1
+    if mode == "1":
+        np.testing.assert_array_equal(img[..., 0], np.eye(8))
+        return
+    atol = 0.05 if ext == "jpg" else 0.01
+    np.testing.assert_allclose(img, np.broadcast_to(expected, img.shape), atol=atol)
+    if mode == "CMYK":  # and as the RGB that was saved, not white
+        np.testing.assert_allclose(img[4, 4], RGB / 255, atol=0.05)
+
+
+def test_palette_transparency_is_composited_on_white(tmp_path: Path) -> None:
+    im = Image.new("P", (4, 3))
+    im.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
+    im.putpixel((1, 1), 1)
+    im.info["transparency"] = 0
+    f = tmp_path / "pal.png"
+    im.save(f, transparency=0)
+    img = load_image(f)
+    np.testing.assert_allclose(img[0, 0], [1, 1, 1])  # transparent black -> white
+    np.testing.assert_allclose(img[1, 1], [1, 0, 0])
+
+
+@pytest.mark.parametrize("ext", ["jpg", "png"])
+@pytest.mark.parametrize("image_size", [None, (6, 4)])
+def test_exif_orientation_is_applied(tmp_path: Path, ext: str, image_size) -> None:
+    # a phone stores a portrait photo landscape, with orientation 6 (rotate 90 cw)
+    stored = _gradient(24, 36)  # landscape pixels
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    f = tmp_path / f"portrait.{ext}"
+    Image.fromarray(stored).save(f, exif=exif, quality=95)
+    upright = np.rot90(stored, k=-1)  # what a viewer shows: (36, 24), portrait
+    img = load_image(f, image_size=image_size)
+    if image_size is None:
+        assert img.shape == (36, 24, 3)
+        np.testing.assert_allclose(img, upright / 255, atol=0.05)
+    else:
+        assert img.shape == (6, 4, 3)
+        # the red ramp runs across the upright image (right to left), the green one down
+        assert img[3, 0, 0] > img[3, -1, 0] + 0.3
+        assert img[-1, 2, 1] > img[0, 2, 1] + 0.3
+
+
+def test_big_photo_loads_small_fast(tmp_path: Path) -> None:
+    # item 3: a 12-megapixel JPEG took 28 s to shrink to 32x32 with skimage's resize
+    rng = np.random.default_rng(0)
+    small = rng.integers(0, 256, (189, 252, 3), dtype=np.uint8)
+    photo = Image.fromarray(small).resize((4032, 3024), Image.Resampling.BILINEAR)
+    f = tmp_path / "phone.jpg"
+    photo.save(f, quality=90)
+    del photo
+    load_image(f, image_size=32)  # warm up the imports
+    start = time.perf_counter()
+    img = load_image(f, image_size=32)
+    elapsed = time.perf_counter() - start
+    assert img.shape == (32, 32, 3)
+    assert elapsed < 2.0, f"{elapsed:.2f} s"
+    # and it is the photo, shrunk: the same as a careful float resize, within JPEG noise
+    ref = np.asarray(Image.fromarray(small).resize((32, 32), Image.Resampling.BOX)) / 255
+    assert np.abs(img - ref).mean() < 0.03
+
+
+def _peak_bytes(fn) -> int:
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_folder_memory_does_not_grow_with_the_number_of_images(tmp_path: Path) -> None:
+    # item 3: every image was held at full size before being resized or stacked
+    side, full = 400, 400 * 400 * 3 * 4  # bytes of one float32 image at full size
+    peaks = {}
+    for n in (2, 8):
+        root = tmp_path / f"n{n}"
+        for i in range(n):
+            _save(root / ("a" if i % 2 else "b") / f"{i}.png", _gradient(side, side))
+        peaks[n] = _peak_bytes(lambda root=root: load_image_folder(root, image_size=16))
+    assert peaks[8] < 1.5 * full, peaks
+    assert peaks[8] - peaks[2] < 0.25 * full, peaks
+
+
+def test_signed_pixels_map_into_unit_range(tmp_path: Path) -> None:
+    # item 4: int16 with negative values loaded as [-1, 1]
+    values = np.array([[-32768, -1000, 0], [1000, 20000, 32767]], dtype=np.int16)
+    f = tmp_path / "signed.tif"
+    imsave(f, values, check_contrast=False)
+    img = load_image(f, as_gray=True)
+    np.testing.assert_allclose(img, (values.astype(float) + 32768) / 65535, atol=1e-6)
+    assert img.min() == 0 and img.max() == 1
+    resized = load_image(f, image_size=(4, 6))
+    assert resized.min() >= 0 and resized.max() <= 1

@@ -290,3 +290,13 @@ def test_metadata_must_be_builtins(models, tmp_path, metadata):
 def test_save_into_a_missing_folder_raises_oserror(models, tmp_path):
     with pytest.raises(OSError):
         save_model(models["nn"], tmp_path / "no" / "such" / "folder" / "m.skops")
+
+
+@pytest.mark.parametrize("model", ["a string", {"coefs": [1, 2]}, [1, 2, 3], None, 42])
+def test_file_holding_a_non_estimator_is_refused(tmp_path, model):
+    # issue 11, item 18: save_model stores anything; load_model must check what it read
+    path = tmp_path / "odd.skops"
+    save_model(model, path, metadata={"image_size": [8, 8]})
+    with pytest.raises(ValueError, match=f"odd.skops.*model is a {type(model).__name__}, "
+                                         "not an estimator"):
+        load_model(path)
