@@ -74,17 +74,22 @@ def absolute(Z: np.ndarray, slope: float = LEAKY_SLOPE) -> np.ndarray:
 
 
 def softmax(Z: np.ndarray, slope: float = LEAKY_SLOPE) -> np.ndarray:
-    """Row-wise softmax, in place: ``a_k = exp(z_k - max z) / sum_j exp(z_j - max z)``.
+    """Softmax over the last axis, in place: ``a_k = exp(z_k - max z) / sum_j exp(z_j - max z)``.
 
-    Subtracting the row maximum makes every exponent <= 0, so nothing overflows.
+    Subtracting the maximum makes every exponent <= 0, so nothing overflows.
 
     Parameters
     ----------
-    Z : ndarray of shape (n_samples, n_classes)
+    Z : ndarray of shape (..., n_classes)
+        Usually (n_samples, n_classes): each row becomes a distribution. A 1-D
+        ``Z`` is one distribution; a 0-D one is 1.
     """
-    Z -= Z.max(axis=1, keepdims=True)
+    if Z.ndim == 0:
+        Z[...] = 1
+        return Z
+    Z -= Z.max(axis=-1, keepdims=True)
     np.exp(Z, out=Z)
-    Z /= Z.sum(axis=1, keepdims=True)
+    Z /= Z.sum(axis=-1, keepdims=True)
     return Z
 
 
@@ -153,6 +158,7 @@ def activation(name: str, z: np.ndarray, slope: float = LEAKY_SLOPE) -> np.ndarr
         A key of :data:`ACTIVATIONS`.
     z : array-like
         Pre-activations, any shape. Integer input is computed in float64.
+        ``'softmax'`` normalises over the last axis.
     slope : float, default=0.01
         gamma of ``'leakyrelu'``.
 

@@ -75,3 +75,22 @@ def test_unknown_name():
         activation("swish", np.zeros(2))
     with pytest.raises(ValueError, match="with a derivative 'abs'"):
         activation_derivative("abs", np.zeros(2))
+
+
+@pytest.mark.parametrize("shape", [(5,), (2, 5), (3, 4, 5), (2, 1, 3, 5)])
+def test_softmax_is_over_the_last_axis_for_any_shape(shape):
+    # issue 11, item 17: a 1-D z crashed, a 3-D z was normalised over axis 1
+    z = np.random.default_rng(0).normal(size=shape) * 10
+    a = activation("softmax", z)
+    e = np.exp(z - z.max(axis=-1, keepdims=True))  # plain numpy reference
+    np.testing.assert_allclose(a, e / e.sum(axis=-1, keepdims=True), rtol=1e-12)
+    np.testing.assert_allclose(a.sum(axis=-1), 1, rtol=1e-12)
+    assert activation("softmax", np.float64(3.0)) == 1.0
+
+
+def test_softmax_in_place_on_rows_keeps_the_array():
+    # the network calls ACTIVATIONS['softmax'] on its 2-D output buffer, in place
+    z = np.random.default_rng(1).normal(size=(4, 3)).astype(np.float32)
+    out = ACTIVATIONS["softmax"](z)
+    assert out is z and z.dtype == np.float32
+    np.testing.assert_allclose(z.sum(axis=1), 1, rtol=1e-6)
