@@ -3,7 +3,8 @@
 The pure-numpy core (no scikit-learn inside): :mod:`sknnedu.activations`,
 :mod:`sknnedu.initializers`, :mod:`sknnedu.losses`, :mod:`sknnedu.optimizers`,
 :mod:`sknnedu.network`, :mod:`sknnedu.conv`, :mod:`sknnedu.filters`. The estimators on
-top: :class:`NNClassifier`, :class:`ConvFeatureTransformer`.
+top: :class:`NNClassifier`, :class:`NNRegressor`, :class:`ConvFeatureTransformer`; their
+shared training loop is :mod:`sknnedu.engine`, over the layers of :mod:`sknnedu.layers`.
 """
 
 from .activations import ACTIVATIONS, DERIVATIVES, activation, activation_derivative
@@ -11,7 +12,7 @@ from .conv import avg_pool2d, conv2d, conv_pool2d, max_pool2d, pad2d
 from .feature_extraction import ConvFeatureTransformer
 from .filters import FILTERS, filter_bank
 from .gradcheck import gradient_check
-from .neural_network import NNClassifier
+from .neural_network import NNClassifier, NNRegressor
 
 __version__ = "0.1.0"
 
@@ -21,6 +22,7 @@ __all__ = [
     "FILTERS",
     "ConvFeatureTransformer",
     "NNClassifier",
+    "NNRegressor",
     "activation",
     "activation_derivative",
     "avg_pool2d",

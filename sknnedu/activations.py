@@ -93,6 +93,11 @@ def softmax(Z: np.ndarray, slope: float = LEAKY_SLOPE) -> np.ndarray:
     return Z
 
 
+def exp(Z: np.ndarray, slope: float = LEAKY_SLOPE) -> np.ndarray:
+    """g(z) = exp(z), in place: the output of a Poisson regression (positive means)."""
+    return np.exp(Z, out=Z)
+
+
 def identity_derivative(A: np.ndarray, delta: np.ndarray, slope: float = LEAKY_SLOPE) -> None:
     """delta *= 1 (nothing to do)."""
 
@@ -133,6 +138,7 @@ ACTIVATIONS: dict[str, ActivationFn] = {
     "leakyrelu": leakyrelu,
     "abs": absolute,
     "softmax": softmax,
+    "exp": exp,
 }
 
 #: name -> in-place ``delta *= g'(z)``, written with ``a = g(z)``.

@@ -16,34 +16,39 @@ float64 gives errors around 1e-7 or smaller; a wrong one, errors near 1.
 from __future__ import annotations
 
 import copy
+import numbers
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.utils import check_random_state
 
-from . import network
+from .engine import BaseNetwork, check_sample_weight
+from .network import pack, unpack
 
 
-def gradient_check(estimator, X, y, *, sample_weight=None, h: float = 1e-5,
+def gradient_check(estimator: BaseNetwork, X, y, *, sample_weight=None, h: float = 1e-5,
                    n_params: int | None = None, random_state=0,
                    return_details: bool = False):
     """Largest relative error between backprop and finite-difference gradients.
 
-    The estimator's architecture, activations, ``alpha``, ``class_weight`` and
+    The estimator's architecture, activations, loss, ``alpha``, ``class_weight`` and
     initialisation are used; dropout is switched off (the check needs a
     deterministic loss). An unfitted estimator is initialised as ``fit`` would;
-    a fitted one is checked at its current weights. All arithmetic is float64.
+    a fitted one is checked at its current weights (its ``classes_`` encode y, so
+    a batch may lack some classes). The estimator itself is never changed: the
+    check works on a copy, in float64.
 
     Parameters
     ----------
-    estimator : NNClassifier
-    X : array-like of shape (n_samples, n_features)
-    y : array-like of shape (n_samples,) or (n_samples, n_labels)
+    estimator : NNClassifier, NNRegressor or CNNClassifier
+    X : {array-like, sparse matrix} of shape (n_samples, n_features) (or images for a CNN)
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
     sample_weight : array-like of shape (n_samples,), default=None
     h : float, default=1e-5
-        Finite-difference step.
+        Finite-difference step, > 0.
     n_params : int or None, default=None
-        Check only this many randomly chosen parameters (None: all of them).
+        Check only this many randomly chosen parameters, >= 1 (None: all of them).
     random_state : int, RandomState or None, default=0
         Chooses the parameters when ``n_params`` is set.
     return_details : bool, default=False
@@ -53,31 +58,51 @@ def gradient_check(estimator, X, y, *, sample_weight=None, h: float = 1e-5,
     -------
     max_rel_error : float
     (backprop, finite_diff) : ndarrays of shape (n_checked,), if return_details
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknnedu import NNClassifier, gradient_check
+    >>> X = np.random.RandomState(0).randn(20, 4)
+    >>> y = (X[:, 0] > 0).astype(int)
+    >>> gradient_check(NNClassifier((5,), activation="tanh", random_state=0), X, y) < 1e-6
+    True
     """
-    fitted = hasattr(estimator, "coefs_")
+    if not isinstance(estimator, BaseNetwork):
+        raise TypeError(
+            "gradient_check needs an sknnedu network estimator (NNClassifier, NNRegressor, "
+            f"CNNClassifier); got {type(estimator).__name__}."
+        )
+    if not (isinstance(h, numbers.Real) and not isinstance(h, bool) and np.isfinite(h)
+            and h > 0):
+        raise ValueError(f"h must be a finite float > 0; got {h!r}.")
+    if n_params is not None and not (isinstance(n_params, numbers.Integral)
+                                     and not isinstance(n_params, bool) and n_params >= 1):
+        raise ValueError(f"n_params must be None or an int >= 1; got {n_params!r}.")
+    fitted = hasattr(estimator, estimator._param_attrs[0])
     # a fitted model is checked at its weights (in float64), an unfitted one at fit's start
     est = copy.deepcopy(estimator) if fitted else clone(estimator)
-    est.set_params(dropout=0.0, warm_start=fitted)
-    X = np.asarray(X, dtype=np.float64)
+    est.set_params(dropout=0.0)
     if fitted:
-        est.coefs_ = [w.astype(np.float64) for w in est.coefs_]
-        est.intercepts_ = [b.astype(np.float64) for b in est.intercepts_]
+        for name in est._param_attrs:
+            setattr(est, name, [a.astype(np.float64) for a in getattr(est, name)])
+    X = X.astype(np.float64) if sp.issparse(X) else np.asarray(X, dtype=np.float64)
     est._check_params()
-    layers = est._layers()
-    Xv, Y, _, sw = est._validate_input(X, y, sample_weight, incremental=False,
-                                       reset=not fitted)
+    Xv, yv = est._validate_X_y(X, y, reset=not fitted)
+    Y, yv = est._targets(yv, np.float64, False, not fitted)
+    sw = est._weigh(yv, check_sample_weight(sample_weight, Xv.shape[0]), False)
     if not fitted:
-        est._initialize(layers, Xv.shape[1], Y.shape[1], np.float64,
-                        check_random_state(est.random_state))
-    coef_grads = [np.empty_like(w) for w in est.coefs_]
-    intercept_grads = [np.empty_like(b) for b in est.intercepts_]
+        est._initialize_params(Xv, Y, check_random_state(est.random_state))
+    net = est._network()
 
     def loss_and_grad(theta):
-        network.unpack(theta, est.coefs_, est.intercepts_)
-        loss = est._loss_grad(Xv, Y, sw, coef_grads, intercept_grads)
-        return loss, network.pack(coef_grads, intercept_grads)
+        unpack(theta, net.params)
+        loss = net.loss_grad(Xv, Y, sw, training=False)
+        if not np.isfinite(loss):
+            raise ValueError(f"The loss is {loss} at these weights; scale X.")
+        return loss, pack(net.grads)
 
-    theta = network.pack(est.coefs_, est.intercepts_)
+    theta = pack(net.params)
     _, analytic = loss_and_grad(theta)
     idx = np.arange(theta.size)
     if n_params is not None and n_params < theta.size:

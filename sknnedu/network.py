@@ -1,4 +1,4 @@
-"""The dense network: forward propagation, backpropagation, packing for L-BFGS.
+"""A network: a list of layers, an output loss, forward and backward through them.
 
 Notation of the notes, row-major (one sample per row), for layers
 ``l = 1..L`` with ``n[l]`` units and a batch of ``m`` samples::
@@ -6,195 +6,151 @@ Notation of the notes, row-major (one sample per row), for layers
     a[0] = X                                  (m, n[0])
     z[l] = a[l-1] W[l] + b[l]                 (m, n[l]),  W[l]: (n[l-1], n[l])
     a[l] = g[l](z[l])                         (m, n[l])
-    y_hat = a[L]                              softmax or sigmoid
+    y_hat = a[L]                              softmax, sigmoid, identity or exp
 
-and backwards, with ``dz[L] = w * (a[L] - y) / sum(w)`` (see :mod:`.losses`)::
+and backwards, from the loss's ``dz[L] = w * dJ_i/dz[L] / sum(w)`` (``w * (a[L] - y) /
+sum(w)`` for the canonical pairs, see :mod:`.losses`), each layer in reverse::
 
     dW[l]    = a[l-1]^T dz[l] + alpha W[l] / sum(w)       (n[l-1], n[l])
     db[l]    = sum over samples of dz[l]                  (n[l],)
     da[l-1]  = dz[l] W[l]^T                               (m, n[l-1])
     dz[l-1]  = da[l-1] * g'[l-1](z[l-1])
 
-Each product is one BLAS call into a preallocated buffer. ``dz[0]`` is never
-computed: nothing upstream of the inputs learns. This module is plain numpy
-and imports nothing from scikit-learn.
+The layers (:mod:`.layers`, :mod:`.conv_layers`) do the per-layer work; this
+module only chains them and adds what concerns the whole network: the loss, the
+L2 penalty ``J += alpha / 2 * sum_l ||W[l]||^2 / sum(w)`` and the packing of all
+parameters into one vector for L-BFGS. Plain numpy; nothing from scikit-learn.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .activations import ACTIVATIONS, DERIVATIVES, LEAKY_SLOPE
-from .losses import LOSSES
+from .layers import Dense, Layer
+from .losses import OUTPUT_LOSSES
 
 
-def _matmul_into(A, W, out: np.ndarray) -> np.ndarray:
-    """out = A @ W, with one BLAS call when A is dense."""
-    if isinstance(A, np.ndarray):
-        return np.matmul(A, W, out=out)
-    out[...] = A @ W  # scipy sparse input
-    return out
-
-
-def _buffer(buffers: list | None, l: int, m: int, n: int, dtype) -> np.ndarray:
-    """A C-contiguous (m, n) view of buffers[l], grown when too small."""
-    if buffers is None:
-        return np.empty((m, n), dtype=dtype)
-    if buffers[l] is None or buffers[l].shape[0] < m or buffers[l].dtype != dtype:
-        buffers[l] = np.empty((m, n), dtype=dtype)
-    return buffers[l][:m]
-
-
-def forward(X, coefs: list[np.ndarray], intercepts: list[np.ndarray],
-            hidden_activations: list[str], out_activation: str, *,
-            slope: float = LEAKY_SLOPE, dropout: float = 0.0,
-            rng: np.random.Generator | None = None, buffers: list | None = None,
-            ) -> tuple[list, list, list]:
-    """Forward propagation ``a[l] = g[l](a[l-1] W[l] + b[l])``.
+class Network:
+    """Layers applied in order, with an output loss at the end.
 
     Parameters
     ----------
-    X : ndarray or sparse matrix of shape (m, n[0])
-    coefs : list of L ndarrays, ``coefs[l-1]`` of shape (n[l-1], n[l])
-    intercepts : list of L ndarrays, ``intercepts[l-1]`` of shape (n[l],)
-    hidden_activations : list of L-1 names from ``ACTIVATIONS``
-    out_activation : {'softmax', 'logistic'}
-    slope : float
-        gamma of ``'leakyrelu'``.
-    dropout : float in [0, 1)
-        Inverted dropout on hidden layers: each unit is zeroed with probability
-        ``p`` and survivors are scaled by ``1 / (1 - p)``, so no rescaling is
-        needed at prediction time. Needs ``rng``.
-    buffers : list or None
-        Reused storage, one slot per layer (training keeps it between batches).
+    layers : list of Layer
+        The last one is a :class:`~sknnedu.layers.Dense` whose activation is the
+        output activation of ``loss``; its backward starts from ``dz[L]``.
+    loss : str
+        A key of :data:`sknnedu.losses.OUTPUT_LOSSES`.
+    alpha : float, default=0.0
+        L2 penalty on every weight array (``params[0]`` of each layer that learns).
+    huber_delta : float, default=1.0
+        Threshold of the ``'huber'`` loss.
 
-    Returns
-    -------
-    A : list of L+1 arrays
-        ``A[0] = X`` and ``A[l] = a[l]`` (after dropout, as the next layer sees it).
-    pre : list of L+1 arrays
-        ``a[l]`` before dropout (the same objects as ``A`` when dropout is 0),
-        which backpropagation needs for ``g'``.
-    masks : list of L+1 arrays or None
-        ``masks[l]`` is the dropout mask ``keep / (1 - p)`` of hidden layer l, so
-        that ``A[l] = pre[l] * masks[l]``; None where no dropout was applied.
-    """
-    m = X.shape[0]
-    A, pre, masks = [X], [X], [None]
-    L = len(coefs)
-    for l in range(1, L + 1):
-        W, b = coefs[l - 1], intercepts[l - 1]
-        Z = _matmul_into(A[l - 1], W, _buffer(buffers, l, m, W.shape[1], W.dtype))
-        Z += b
-        name = out_activation if l == L else hidden_activations[l - 1]
-        a = ACTIVATIONS[name](Z, slope)
-        pre.append(a)
-        mask = None
-        if dropout > 0 and l < L:
-            mask = rng.random(a.shape, dtype=a.dtype) >= dropout
-            mask = mask * a.dtype.type(1.0 / (1.0 - dropout))
-            a = a * mask
-        masks.append(mask)
-        A.append(a)
-    return A, pre, masks
-
-
-def backward(A: list, pre: list, masks: list, Y: np.ndarray, coefs: list[np.ndarray],
-             hidden_activations: list[str], out_activation: str, *,
-             alpha: float = 0.0, sample_weight: np.ndarray | None = None,
-             slope: float = LEAKY_SLOPE, coef_grads: list[np.ndarray],
-             intercept_grads: list[np.ndarray], buffers: list | None = None,
-             scratch: list | None = None) -> float:
-    """Backpropagation: fill ``coef_grads`` and ``intercept_grads``, return the loss.
-
-    Parameters
+    Attributes
     ----------
-    A, pre, masks : lists returned by :func:`forward`
-    Y : ndarray of shape (m, n[L])
-        0/1 targets in the dtype of the weights.
-    coefs : list of L ndarrays
-    hidden_activations, out_activation : as in :func:`forward`
-    alpha : float
-        L2 penalty: ``J += alpha / 2 * sum_l ||W[l]||^2 / sum(w)``.
-    sample_weight : ndarray of shape (m,) or None
-    coef_grads, intercept_grads : lists of arrays shaped like the weights
-        Written in place: ``dJ/dW[l]`` and ``dJ/db[l]``.
-    buffers : list or None
-        Reused storage for the ``dz[l]``.
-    scratch : list or None
-        Reused storage shaped like the weights, for the penalty term.
-
-    Returns
-    -------
-    J : float
-        Loss of the batch, penalty included.
+    weights, biases : lists of ndarray
+        ``params[0]`` and ``params[1]`` of each learning layer, first layer first.
+    params, grads : lists of ndarray
+        ``weights + biases`` and their gradients, in that fixed order (what the
+        optimisers and :func:`pack` see).
     """
-    m = Y.shape[0]
-    L = len(coefs)
-    sw_sum = float(m if sample_weight is None else sample_weight.sum())
-    if sw_sum <= 0:  # a batch of zero-weight samples teaches nothing
-        for g in coef_grads + intercept_grads:
-            g[...] = 0
-        return 0.0
-    loss = LOSSES[out_activation](Y, A[L], sample_weight)
-    if alpha:
-        loss += 0.5 * alpha * sum(float(np.vdot(W, W)) for W in coefs) / sw_sum
 
-    dtype = coefs[0].dtype
-    delta = _buffer(buffers, L, m, Y.shape[1], dtype)
-    np.subtract(A[L], Y, out=delta)
-    # dz[L] = w (a[L] - y) / sum(w); every dz[l] below inherits the 1 / sum(w)
-    delta *= dtype.type(1.0 / sw_sum)
-    if sample_weight is not None:
-        delta *= sample_weight.astype(dtype, copy=False)[:, None]
-    for l in range(L, 0, -1):
-        gW = coef_grads[l - 1]
-        if isinstance(A[l - 1], np.ndarray):
-            np.matmul(A[l - 1].T, delta, out=gW)
-        else:
-            gW[...] = A[l - 1].T @ delta
-        if alpha:  # gW += alpha / sum(w) * W
-            W = coefs[l - 1]
-            penalty = None if scratch is None else _buffer(scratch, l - 1, *W.shape, dtype)
-            gW += np.multiply(W, dtype.type(alpha / sw_sum), out=penalty)
-        np.sum(delta, axis=0, out=intercept_grads[l - 1])
-        if l > 1:
-            W = coefs[l - 1]
-            da = np.matmul(delta, W.T, out=_buffer(buffers, l - 1, m, W.shape[0], dtype))
-            if masks[l - 1] is not None:  # inverted dropout: a = pre * mask
-                da *= masks[l - 1]
-            DERIVATIVES[hidden_activations[l - 2]](pre[l - 1], da, slope)
-            delta = da
-    return loss
+    def __init__(self, layers: list[Layer], loss: str, *, alpha: float = 0.0,
+                 huber_delta: float = 1.0) -> None:
+        self.layers = layers
+        self.loss = OUTPUT_LOSSES[loss]
+        self.alpha = float(alpha)
+        self.huber_delta = float(huber_delta)
+        learning = [layer for layer in layers if layer.params]
+        self.weights = [layer.params[0] for layer in learning]
+        self.biases = [layer.params[1] for layer in learning]
+        self.params = self.weights + self.biases
+        self.weight_grads = [layer.grads[0] for layer in learning]
+        self.grads = self.weight_grads + [layer.grads[1] for layer in learning]
+        self.flops = max((layer.flops for layer in layers), default=0.0)
+        self._dz = self._scratch = None
+
+    def forward(self, X, training: bool = False) -> np.ndarray:
+        """``a[L]`` for the batch X: ``for layer in layers: a = layer.forward(a)``."""
+        a = X
+        for layer in self.layers:
+            a = layer.forward(a, training)
+        return a
+
+    def loss_grad(self, X, Y: np.ndarray, sample_weight: np.ndarray | None = None, *,
+                  training: bool = True) -> float:
+        """One forward and backward pass: fill every layer's ``grads``, return J.
+
+        Parameters
+        ----------
+        X : ndarray or sparse matrix of shape (m, ...)
+        Y : ndarray of shape (m, n[L])
+            Targets (one-hot or 0/1 for classifiers) in the dtype of the weights.
+        sample_weight : ndarray of shape (m,) or None
+        training : bool
+            Apply dropout.
+
+        Returns
+        -------
+        J : float
+            Weighted mean loss of the batch plus the L2 penalty.
+        """
+        m = Y.shape[0]
+        sw_sum = float(m if sample_weight is None else sample_weight.sum())
+        if sw_sum <= 0:  # a batch of zero-weight samples teaches nothing
+            for g in self.grads:
+                g[...] = 0
+            return 0.0
+        P = self.forward(X, training)
+        loss = self.loss(Y, P, sample_weight, self.huber_delta)
+        if self.alpha:
+            loss += 0.5 * self.alpha * sum(float(np.vdot(W, W)) for W in self.weights) / sw_sum
+
+        dtype = P.dtype
+        if self._dz is None or self._dz.shape[0] < m or self._dz.dtype != dtype:
+            self._dz = np.empty(P.shape, dtype=dtype)
+        dz = self.loss.gradient(Y, P, self._dz[:m], self.huber_delta)
+        # dz[L] = w dJ_i/dz / sum(w); every dz[l] below inherits the 1 / sum(w)
+        dz *= dtype.type(1.0 / sw_sum)
+        if sample_weight is not None:
+            dz *= sample_weight.astype(dtype, copy=False)[:, None]
+        last = len(self.layers) - 1
+        first_learning = next(i for i, layer in enumerate(self.layers) if layer.params)
+        output = self.layers[last]
+        assert isinstance(output, Dense)
+        da = output.backward_dz(dz, need_input_grad=last > first_learning)
+        for i in range(last - 1, first_learning - 1, -1):
+            da = self.layers[i].backward(da, need_input_grad=i > first_learning)
+        if self.alpha:  # dW[l] += alpha / sum(w) W[l], through reused scratch arrays
+            scale = dtype.type(self.alpha / sw_sum)
+            if self._scratch is None:
+                self._scratch = [np.empty_like(W) for W in self.weights]
+            for W, gW, tmp in zip(self.weights, self.weight_grads, self._scratch):
+                gW += np.multiply(W, scale, out=tmp)
+        return loss
+
+    def predict(self, X, chunk_size: int = 4096) -> np.ndarray:
+        """``a[L]`` for every row of X, computed in chunks of ``chunk_size`` rows.
+
+        Returns
+        -------
+        P : ndarray of shape (n_samples, n[L])
+        """
+        n = X.shape[0]
+        out = np.empty((n, self.weights[-1].shape[1]), dtype=self.weights[-1].dtype)
+        for start in range(0, n, chunk_size):
+            stop = min(start + chunk_size, n)
+            out[start:stop] = self.forward(X[start:stop])
+        return out
 
 
-def predict_proba(X, coefs, intercepts, hidden_activations, out_activation, *,
-                  slope: float = LEAKY_SLOPE, chunk_size: int = 4096) -> np.ndarray:
-    """``a[L]`` for every row of X, computed in chunks of ``chunk_size`` rows.
-
-    Returns
-    -------
-    P : ndarray of shape (n_samples, n[L])
-    """
-    n = X.shape[0]
-    out = np.empty((n, coefs[-1].shape[1]), dtype=coefs[-1].dtype)
-    buffers = [None] * (len(coefs) + 1)
-    for start in range(0, n, chunk_size):
-        stop = min(start + chunk_size, n)
-        A, _, _ = forward(X[start:stop], coefs, intercepts, hidden_activations, out_activation,
-                       slope=slope, buffers=buffers)
-        out[start:stop] = A[-1]
-    return out
+def pack(arrays: list[np.ndarray]) -> np.ndarray:
+    """Arrays flattened into one float64 vector, in order (for L-BFGS)."""
+    return np.concatenate([a.ravel() for a in arrays]).astype(np.float64, copy=False)
 
 
-def pack(coefs: list[np.ndarray], intercepts: list[np.ndarray]) -> np.ndarray:
-    """All weights then all biases, flattened into one vector (for L-BFGS)."""
-    return np.concatenate([w.ravel() for w in coefs + intercepts])
-
-
-def unpack(theta: np.ndarray, coefs: list[np.ndarray], intercepts: list[np.ndarray]) -> None:
-    """Inverse of :func:`pack`: copy ``theta`` into the arrays of coefs and intercepts."""
+def unpack(theta: np.ndarray, arrays: list[np.ndarray]) -> None:
+    """Inverse of :func:`pack`: copy ``theta`` into ``arrays``, in place."""
     start = 0
-    for w in coefs + intercepts:
-        w[...] = theta[start:start + w.size].reshape(w.shape)
-        start += w.size
+    for a in arrays:
+        a[...] = theta[start:start + a.size].reshape(a.shape)
+        start += a.size

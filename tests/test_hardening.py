@@ -388,7 +388,7 @@ def test_partial_fit_with_a_single_class_predicts_or_refuses(small):
 
 
 @pytest.mark.parametrize("case", [
-    "empty", "no_features", "one_sample", "one_class", "3d", "1d", "ragged", "strings",
+    "empty", "no_features", "3d", "1d", "ragged", "strings",
     "complex", "nan", "inf", "y_nan", "y_continuous", "y_wrong_length", "mixed_names",
 ])
 def test_bad_input_is_refused_with_a_message(small, case):
@@ -396,8 +396,6 @@ def test_bad_input_is_refused_with_a_message(small, case):
     args = {
         "empty": (X[:0], y[:0]),
         "no_features": (X[:, :0], y),
-        "one_sample": (X[:1], y[:1]),
-        "one_class": (X, np.zeros(len(y))),
         "3d": (X.reshape(30, 5, 1), y),
         "1d": (X[:, 0], y),
         "ragged": ([[1.0, 2.0], [3.0]], [0, 1]),

@@ -5,6 +5,9 @@ import pytest
 from sklearn.datasets import make_multilabel_classification
 
 from sknnedu import NNClassifier, gradient_check, network
+from sknnedu.layers import Dense, Dropout
+from sknnedu.losses import OUTPUT_LOSSES
+from sknnedu.network import Network
 
 RNG = np.random.RandomState(0)
 X = RNG.randn(25, 6)
@@ -57,33 +60,41 @@ def test_gradient_check_catches_a_wrong_gradient(monkeypatch):
     assert gradient_check(est, X, TARGETS["binary"]) > 1e-2
 
 
+def _dense_net(coefs, intercepts, hidden, out_loss, *, dropout=0.0, rng=None):
+    acts = hidden + [OUTPUT_LOSSES[out_loss].activation]
+    layers = []
+    for i, (W, b, act) in enumerate(zip(coefs, intercepts, acts)):
+        layers.append(Dense(W, b, act))
+        if dropout and i < len(hidden):
+            layers.append(Dropout(dropout, rng))
+    return Network(layers, out_loss)
+
+
 def test_dropout_masks_the_backward_pass():
     rng = np.random.default_rng(0)
     coefs = [RNG.randn(6, 8), RNG.randn(8, 1)]
     intercepts = [RNG.randn(8), RNG.randn(1)]
     Y = TARGETS["binary"][:, None].astype(float)
-    A, pre, masks = network.forward(X, coefs, intercepts, ["tanh"], "logistic",
-                                    dropout=0.5, rng=rng)
-    assert set(np.unique(masks[1])) <= {0.0, 2.0}
-    np.testing.assert_allclose(A[1], pre[1] * masks[1])
-    cg = [np.empty_like(c) for c in coefs]
-    ig = [np.empty_like(b) for b in intercepts]
-    network.backward(A, pre, masks, Y, coefs, ["tanh"], "logistic", coef_grads=cg,
-                     intercept_grads=ig)
+    net = _dense_net(coefs, intercepts, ["tanh"], "binary_log_loss", dropout=0.5, rng=rng)
+    net.loss_grad(X, Y, training=True)
+    drop = net.layers[1]
+    mask = drop.mask.copy()
+    assert set(np.unique(mask)) <= {0.0, 2.0}
+    cg = [g.copy() for g in net.grads]
     # a dropped unit passes no gradient to its incoming weights
-    dropped = masks[1].sum(axis=0) == 0
+    dropped = mask.sum(axis=0) == 0
     assert np.all(cg[0][:, dropped] == 0)
 
     # with the mask fixed, the dropout network is an ordinary function: check it
     def loss(theta):
-        network.unpack(theta, coefs, intercepts)
+        network.unpack(theta, coefs + intercepts)
         z1 = X @ coefs[0] + intercepts[0]
-        a1 = np.tanh(z1) * masks[1]
+        a1 = np.tanh(z1) * mask
         p = 1 / (1 + np.exp(-(a1 @ coefs[1] + intercepts[1])))
         return -np.mean(Y * np.log(p) + (1 - Y) * np.log(1 - p))
 
-    theta = network.pack(coefs, intercepts)
-    analytic = network.pack(cg, ig)
+    theta = network.pack(coefs + intercepts)
+    analytic = network.pack(cg)
     h = 1e-6
     for i in range(0, theta.size, 5):
         t = theta.copy()
@@ -92,22 +103,32 @@ def test_dropout_masks_the_backward_pass():
         t[i] -= 2 * h
         numeric = (up - loss(t)) / (2 * h)
         assert analytic[i] == pytest.approx(numeric, rel=1e-5, abs=1e-8)
+    network.unpack(theta, coefs + intercepts)
 
 
 def test_pack_unpack_round_trip():
     coefs = [RNG.randn(3, 4), RNG.randn(4, 2)]
     intercepts = [RNG.randn(4), RNG.randn(2)]
-    theta = network.pack(coefs, intercepts)
+    theta = network.pack(coefs + intercepts)
     assert theta.shape == (3 * 4 + 4 * 2 + 4 + 2,)
-    copies = [np.zeros_like(c) for c in coefs], [np.zeros_like(b) for b in intercepts]
-    network.unpack(theta, *copies)
-    for a, b in zip(coefs + intercepts, copies[0] + copies[1]):
+    copies = [np.zeros_like(a) for a in coefs + intercepts]
+    network.unpack(theta, copies)
+    for a, b in zip(coefs + intercepts, copies):
         np.testing.assert_array_equal(a, b)
 
 
-def test_predict_proba_chunks_agree():
+def test_predict_chunks_agree():
     coefs = [RNG.randn(6, 5), RNG.randn(5, 3)]
     intercepts = [RNG.randn(5), RNG.randn(3)]
-    whole = network.predict_proba(X, coefs, intercepts, ["relu"], "softmax")
-    chunked = network.predict_proba(X, coefs, intercepts, ["relu"], "softmax", chunk_size=4)
+    net = _dense_net(coefs, intercepts, ["relu"], "log_loss")
+    whole = net.predict(X)
+    chunked = net.predict(X, chunk_size=4)
     np.testing.assert_allclose(whole, chunked)
+    np.testing.assert_allclose(whole.sum(axis=1), 1.0)
+
+
+def test_layers_keep_references_to_the_fitted_arrays():
+    # the fitted arrays are the model: a step of the optimiser is a step of coefs_
+    W, b = RNG.randn(6, 2), RNG.randn(2)
+    net = _dense_net([W], [b], [], "log_loss")
+    assert net.params[0] is W and net.params[1] is b

@@ -117,9 +117,13 @@ def test_sparse_equals_dense(small_digits):
                                    rtol=1e-6, atol=1e-8)
 
 
-def test_one_class_is_an_error():
-    with pytest.raises(ValueError, match="at least 2 classes"):
-        NNClassifier().fit(np.ones((5, 2)), np.zeros(5))
+def test_one_class_is_accepted_as_mlpclassifier_does():
+    # a drop-in accepts what the original accepts; the only class is certain
+    X = np.random.RandomState(0).rand(6, 2)
+    clf = quiet_fit(NNClassifier((4,), max_iter=5, random_state=0), X, np.array(["a"] * 6))
+    assert list(clf.classes_) == ["a"]
+    assert list(clf.predict(X)) == ["a"] * 6
+    np.testing.assert_array_equal(clf.predict_proba(X), np.ones((6, 1)))
 
 
 def test_continuous_target_is_an_error():
@@ -272,7 +276,7 @@ def test_adaptive_learning_rate(small_digits):
     clf = quiet_fit(NNClassifier((8,), solver="sgd", learning_rate="adaptive", tol=10.0,
                                  max_iter=100), X, y)
     assert clf.n_iter_ < 100
-    assert clf._optimizer_state["learning_rate"] <= 1e-6
+    assert clf._train_state["optimizer"]["learning_rate"] <= 1e-6
 
 
 def test_warm_start_continues(small_digits):
@@ -474,17 +478,17 @@ def test_small_products_run_blas_single_threaded(small_digits, monkeypatch):
     # save there); the limit is lifted again after fit
     from threadpoolctl import threadpool_info
 
-    from sknnedu import neural_network
+    from sknnedu.network import Network
 
     seen = []
-    real = neural_network.network.backward
+    real = Network.loss_grad
 
     def spy(*args, **kwargs):
         seen.append(max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"))
         return real(*args, **kwargs)
 
     before = [i["num_threads"] for i in threadpool_info()]
-    monkeypatch.setattr(neural_network.network, "backward", spy)
+    monkeypatch.setattr(Network, "loss_grad", spy)
     X, y = small_digits
     quiet_fit(NNClassifier((16,), max_iter=1), X, y)
     assert set(seen) == {1}
@@ -519,7 +523,7 @@ def test_switching_solver_between_partial_fits_starts_a_fresh_optimizer(small_di
     clf.partial_fit(X, y, classes=np.arange(10))
     clf.set_params(solver="rmsprop")
     clf.partial_fit(X, y)
-    assert clf._optimizer_state["kind"] == "RMSProp"
+    assert clf._train_state["optimizer"]["kind"] == "RMSProp"
     assert np.isfinite(clf.predict_proba(X)).all()
 
 
@@ -530,19 +534,19 @@ def test_partial_fit_refuses_balanced_class_weight(small_digits):
 
 
 def test_dropout_masks_change_between_partial_fit_calls(small_digits, monkeypatch):
-    from sknnedu import network
+    from sknnedu.layers import Dropout
 
     X, y = small_digits
     masks = []
-    real = network.forward
+    real = Dropout.forward
 
-    def spy(*args, **kwargs):
-        A, pre, m = real(*args, **kwargs)
-        if m[1] is not None:
-            masks.append(m[1].copy())
-        return A, pre, m
+    def spy(self, a_prev, training=False):
+        out = real(self, a_prev, training)
+        if self.mask is not None:
+            masks.append(self.mask.copy())
+        return out
 
-    monkeypatch.setattr(network, "forward", spy)
+    monkeypatch.setattr(Dropout, "forward", spy)
     clf = NNClassifier((8,), dropout=0.5, batch_size=300, random_state=0)
     clf.partial_fit(X, y, classes=np.arange(10))
     clf.partial_fit(X, y)
