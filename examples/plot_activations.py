@@ -1,4 +1,8 @@
-"""Activation functions and their derivatives (the notes' In[4] and In[5]).
+"""
+Activation functions and their derivatives
+==========================================
+
+The notes' In[4] and In[5]: sigmoid, tanh, ReLU and leaky ReLU, and their slopes.
 
 Each hidden layer computes ``a[l] = g(z[l])``. Backpropagation multiplies the
 gradient by ``g'(z[l])`` at every layer, so the second picture already tells
@@ -24,6 +28,14 @@ import numpy as np
 from sknnedu.activations import activation_derivative
 from sknnedu.plotting import DEFAULT_ACTIVATIONS, plot_activations
 
+# %%
+# The code
+# --------
+# :func:`sknnedu.plotting.plot_activations` draws each ``g`` of
+# :data:`sknnedu.activations.ACTIVATIONS` on the notes' grid of points, or its
+# derivative ``g'`` with ``derivative=True``;
+# :func:`sknnedu.activations.activation_derivative` gives the slopes printed below.
+# ``main`` saves both grids as PNG files and returns the numbers the tests check.
 
 def main(out_dir: str | Path | None = None) -> dict:
     """Draw both grids, print the largest slope of each activation, return the numbers."""
@@ -52,5 +64,21 @@ def main(out_dir: str | Path | None = None) -> dict:
     return {"pngs": pngs, "max_slope": max_slope}
 
 
+# %%
+# Run it
+# ------
+# As a script, the folder to write to is the first argument. Here the site's build
+# ran the same call; below are the two grids it wrote and what it printed.
+
 if __name__ == "__main__":
     main(sys.argv[1] if len(sys.argv) > 1 else None)
+
+# %%
+# What to see
+# -----------
+# The sigmoid's derivative peaks at 1/4 and tanh's at 1, both only at ``z = 0``
+# and both vanish for large ``|z|``; ReLU's is exactly 1 wherever the unit is on
+# and 0 elsewhere, leaky ReLU's never falls below its small slope ``gamma``. The
+# :doc:`activations page of the user guide </user_guide/activations>` has the
+# formulas; :doc:`/auto_examples/plot_vanishing_gradients` shows what a product of
+# nine sigmoid slopes does to a deep network.

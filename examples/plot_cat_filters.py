@@ -1,4 +1,8 @@
-"""The notes' filters and pooling on a cat (``skimage.data.chelsea()``).
+"""
+Convolution filters and pooling on a cat
+========================================
+
+The notes' filters and pooling on a cat (``skimage.data.chelsea()``).
 
 A 3x3 filter ``F`` slides over the image and at every position takes the sum of
 the pixels under it times its weights (the notes' ``(M * F)[a, b]``):
@@ -39,6 +43,16 @@ NAMES = ["identity", "red", "green", "blue", "sobel_x", "sobel_y", "laplacian", 
          "sharpen", "gaussian_blur", "emboss"]
 POOL = 4
 
+
+# %%
+# The code
+# --------
+# :func:`sknnedu.filters.filter_bank` stacks the named kernels of
+# :data:`sknnedu.filters.FILTERS` into one ``(k, 3, 3, 3)`` bank, and a single call
+# of :func:`sknnedu.conv.conv2d` computes all eleven feature maps of the image at
+# once. :func:`sknnedu.conv.max_pool2d` and :func:`sknnedu.conv.avg_pool2d`
+# shrink the edge map; :func:`sknnedu.plotting.plot_feature_maps` and
+# :func:`sknnedu.plotting.plot_filters` draw the maps and the kernels.
 
 def main(out_dir: str | Path | None = None) -> dict:
     """Filter and pool the cat, draw every map, return checks of what the filters did."""
@@ -89,5 +103,22 @@ def main(out_dir: str | Path | None = None) -> dict:
     return {"pngs": [png, kernels_png], **checks}
 
 
+# %%
+# Run it
+# ------
+# As a script, the folder to write to is the first argument. The site's build ran
+# the same call: below are the two pictures it wrote and what it printed.
+
 if __name__ == "__main__":
     main(sys.argv[1] if len(sys.argv) > 1 else None)
+
+# %%
+# What to see
+# -----------
+# ``red`` is the red channel and ``identity`` the sum of the three channels, to
+# the last bit (the printed errors are 0): a convolution with a one-hot kernel
+# only copies. ``sobel_x`` lights up on the vertical edges (the whiskers, the
+# window frame) and ``sobel_y`` on the horizontal ones. The two poolings keep a
+# quarter of the rows and columns: max pooling keeps every edge at full strength,
+# average pooling blurs thin edges into their dark surroundings. The
+# :doc:`convolution page </user_guide/convolution>` has the formulas.

@@ -1,4 +1,8 @@
-"""Choosing the architecture: a grid search over activations and layer sizes.
+"""
+Choosing the architecture by grid search
+========================================
+
+A grid search over activations and layer sizes.
 
 The notes leave the activation and the number and size of hidden layers to the
 practitioner. :class:`~sklearn.model_selection.GridSearchCV` tries each
@@ -33,6 +37,14 @@ GRID = {
 }
 
 
+# %%
+# The code
+# --------
+# :class:`sknnedu.NNClassifier` is a scikit-learn estimator, so scikit-learn's
+# ``GridSearchCV`` clones and fits it for every combination of the grid;
+# :func:`sknnedu.plotting.plot_grid_heatmap` draws the ``cv_results_`` of two
+# parameters as a table of colours.
+
 def main(out_dir: str | Path | None = None) -> dict:
     """Run the search on 900 digits, draw the heat-map, return the best candidate."""
     out = Path(out_dir or os.environ.get("SKNNEDU_EXAMPLES_OUT") or ".")
@@ -61,5 +73,20 @@ def main(out_dir: str | Path | None = None) -> dict:
             "best_score": float(search.best_score_), "worst_score": float(np.min(scores))}
 
 
+# %%
+# Run it
+# ------
+# As a script, the folder to write to is the first argument. The site's build ran
+# the same call: below is the picture it wrote and what it printed.
+
 if __name__ == "__main__":
     main(sys.argv[1] if len(sys.argv) > 1 else None)
+
+# %%
+# What to see
+# -----------
+# The row of 4-unit networks is the darkest whatever the activation: too few
+# units to tell ten digits apart. From 16 units on, all four activations reach
+# similar accuracies. The same search works on a whole ``Pipeline``, with a
+# :class:`sknnedu.ConvFeatureTransformer` in front (see the
+# :doc:`convolutional networks page </user_guide/cnn>`).

@@ -1,4 +1,8 @@
-"""Symmetry: why the weights must not all start at the same value.
+"""
+Symmetry: why the weights must not start equal
+==============================================
+
+Why the weights must not all start at the same value.
 
 If every weight of a layer starts equal (``init='zeros'``), every hidden unit
 computes the same ``a[1]_j = g(sum_i x_i W[i, j] + b_j)``, receives the same
@@ -30,6 +34,13 @@ from sklearn.exceptions import ConvergenceWarning
 from sknnedu import NNClassifier
 from sknnedu.plotting import plot_hidden_units
 
+# %%
+# The code
+# --------
+# The same 64-8-10 sigmoid :class:`sknnedu.NNClassifier` is trained twice, from
+# ``init='zeros'`` and from ``init='glorot'`` (:mod:`sknnedu.initializers`);
+# :func:`sknnedu.plotting.plot_hidden_units` draws each hidden unit's column of
+# ``coefs_[0]`` as an 8x8 image.
 
 def main(out_dir: str | Path | None = None) -> dict:
     """Train the same network from zeros and from random weights, compare the hidden units."""
@@ -67,5 +78,19 @@ def main(out_dir: str | Path | None = None) -> dict:
     return {"pngs": [png], "spread": spread, "identical": identical, "accuracy": accuracy}
 
 
+# %%
+# Run it
+# ------
+# As a script, the folder to write to is the first argument. The site's build ran
+# the same call: below is the picture it wrote and what it printed.
+
 if __name__ == "__main__":
     main(sys.argv[1] if len(sys.argv) > 1 else None)
+
+# %%
+# What to see
+# -----------
+# The top row, started from zeros, shows eight copies of one picture: the units
+# moved, but together, so the layer is worth one unit, and the training accuracy
+# shows it. The bottom row, started at random, shows eight different strokes.
+# The :doc:`initialisation page </user_guide/initialisation>` has the argument.
