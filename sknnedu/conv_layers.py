@@ -21,27 +21,74 @@ is overwritten by the next call of the same kind.
 The arithmetic is that of :mod:`sknnedu.conv` (im2col, col2im, the window loops
 of the pooling backward), on one batch at a time and without the checks of the
 public functions: the engine calls these thousands of times per fit.
+
+Threads
+-------
+Conv2D and Pool2D split a batch into as many parts as BLAS has threads (at
+least :data:`MIN_PART` samples each) and run the parts in a shared thread pool,
+each with single-threaded BLAS (:func:`sknnedu.blas.single_threaded`), as
+:mod:`sknnedu.conv` does with its chunks. numpy releases the GIL in copies,
+ufuncs and products, so the copies and elementwise work (half the time of a
+convolution layer) use every core too, and a core slowed by another program
+delays only its part. ``conv.N_THREADS = 1`` turns this off.
 """
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
+from sknnedu import blas
 from sknnedu.activations import ACTIVATIONS, DERIVATIVES, LEAKY_SLOPE
 from sknnedu.conv import (
     _avg_pool_backward,
-    _col2im,
     _im2col,
     _max_pool_backward,
     _max_pool_buffers,
     _max_pool_forward,
+    _n_threads,
     _pair,
     _reduce_chunk,
+    _window,
     conv_geometry,
     pool_geometry,
 )
+from sknnedu.layers import Layer
 
 __all__ = ["Conv2D", "Flatten", "Pool2D"]
+
+#: Fewest samples in a part of a batch run by one thread (see "Threads").
+MIN_PART = 8
+
+_executor_lock = threading.Lock()
+_executor: dict = {"pool": None}
+
+
+def _n_parts(m: int) -> int:
+    """Parts of a batch of ``m``: one per BLAS thread, each of at least :data:`MIN_PART`."""
+    return max(1, min(_n_threads(m), m // MIN_PART))
+
+
+def _run_parts(m: int, n_parts: int, work) -> None:
+    """Call ``work(start, stop, part)`` on ``n_parts`` consecutive parts of ``range(m)``.
+
+    With several parts they run in a shared thread pool under single-threaded BLAS;
+    each part works on its own slices of the layer's buffers.
+    """
+    if n_parts == 1:
+        work(0, m, 0)
+        return
+    bounds = [m * p // n_parts for p in range(n_parts + 1)]
+    with _executor_lock:
+        if _executor["pool"] is None:
+            _executor["pool"] = ThreadPoolExecutor(16, thread_name_prefix="sknnedu-layers")
+        pool = _executor["pool"]
+    with blas.single_threaded():
+        futures = [pool.submit(work, bounds[p], bounds[p + 1], p) for p in range(n_parts)]
+        for future in futures:
+            future.result()  # re-raises an error of the part
 
 
 class _Buffers:
@@ -57,6 +104,11 @@ class _Buffers:
             buf = (np.zeros if zeros else np.empty)((max(m, 1), *shape), dtype=dtype)
             self._arrays[name] = buf
         return buf[:m]
+
+
+def _slices(bufs: dict, start: int, stop: int) -> dict:
+    """The samples ``start:stop`` of every buffer in ``bufs``."""
+    return {name: buf[start:stop] for name, buf in bufs.items()}
 
 
 def _check_activation(activation) -> str:
@@ -75,7 +127,7 @@ def _check_images(a_prev, layer: str) -> np.ndarray:
     return a_prev
 
 
-class Conv2D:
+class Conv2D(Layer):
     """A convolutional layer: ``z = conv2d(a_prev, K) + b``, ``a = g(z)``.
 
     ::
@@ -101,12 +153,17 @@ class Conv2D:
         ``g``, a key of :data:`sknnedu.activations.DERIVATIVES`.
     slope : float, default=0.01
         gamma of ``'leakyrelu'``.
+    input_hw : (h, w) or None, default=None
+        The image size, if known: sets :attr:`flops` before the first forward
+        (the engine reads it to choose BLAS threads). Otherwise set by forward.
 
     Attributes
     ----------
     params : [kernels, bias]
     grads : [dK, db]
         ``dK`` (k, fh, fw, c) and ``db`` (k,), written by :meth:`backward`.
+    flops : float
+        Multiply-adds per sample of the forward, ``oh ow k fh fw c``.
     """
 
     def __init__(
@@ -118,6 +175,7 @@ class Conv2D:
         padding="same",
         activation: str = "relu",
         slope: float = LEAKY_SLOPE,
+        input_hw: tuple[int, int] | None = None,
     ):
         if not isinstance(kernels, np.ndarray) or kernels.ndim != 4 or kernels.dtype.kind != "f":
             raise ValueError(
@@ -128,7 +186,6 @@ class Conv2D:
             raise ValueError(f"bias must be an ndarray of shape ({k},), got {np.shape(bias)}.")
         if not kernels.flags.c_contiguous:
             raise ValueError("kernels must be C-contiguous (they are updated in place).")
-        self.kernels, self.bias = kernels, bias
         self.params = [kernels, bias]
         self.grads = [np.zeros_like(kernels), np.zeros_like(bias)]
         self.stride = _pair(stride, "stride")
@@ -138,11 +195,17 @@ class Conv2D:
         self._geometry: dict = {}  # (h, w) -> (pads, (oh, ow))
         self._bufs = _Buffers()
         self._cache: tuple | None = None
+        self.flops = 0.0
+        if input_hw is not None:
+            self._plan(*input_hw)
 
     def _plan(self, h: int, w: int):
+        """``((top, bottom), (left, right)), (oh, ow)`` for ``h x w`` images; sets flops."""
         if (h, w) not in self._geometry:
-            fh, fw = self.kernels.shape[1:3]
+            k, fh, fw, c = self.params[0].shape
             self._geometry[(h, w)] = conv_geometry((h, w), (fh, fw), self.stride, self.padding)
+            oh, ow = self._geometry[(h, w)][1]
+            self.flops = float(oh * ow * k * fh * fw * c)
         return self._geometry[(h, w)]
 
     def forward(self, a_prev: np.ndarray, training: bool = False) -> np.ndarray:
@@ -152,24 +215,36 @@ class Conv2D:
         scratch array of the layer, overwritten by the next forward.
         """
         x = _check_images(a_prev, "Conv2D")
-        k, fh, fw, c = self.kernels.shape
+        kernels, bias = self.params
+        k, fh, fw, c = kernels.shape
         m, h, w, xc = x.shape
         if xc != c:
             raise ValueError(f"Conv2D has kernels for {c} channel(s), the input has {xc}.")
         ((t, bottom), (l, right)), (oh, ow) = self._plan(h, w)
-        dtype = self.kernels.dtype
-        if (t, bottom, l, right) == (0, 0, 0, 0) and x.dtype == dtype and x.flags.c_contiguous:
-            xp = x
-        else:  # the border of this buffer is 0 since it was made; only the inside changes
-            xp = self._bufs.get("padded", m, (h + t + bottom, w + l + right, c), dtype, zeros=True)
-            xp[:, t : t + h, l : l + w] = x
-        patches = self._bufs.get("patches", m, (oh * ow, fh * fw * c), dtype)
-        patches = patches.reshape(m * oh * ow, fh * fw * c)
-        _im2col(xp, (fh, fw), self.stride, (oh, ow), patches)
+        dtype, rows, depth = kernels.dtype, oh * ow, fh * fw * c
+        direct = (t, bottom, l, right) == (0, 0, 0, 0) and x.dtype == dtype
+        direct = direct and x.flags.c_contiguous
+        # the border of "padded" is 0 since it was made; only the inside is written
+        xp = (
+            x
+            if direct
+            else self._bufs.get("padded", m, (h + t + bottom, w + l + right, c), dtype, zeros=True)
+        )
+        patches = self._bufs.get("patches", m, (rows, depth), dtype)
         a = self._bufs.get("a", m, (oh, ow, k), dtype)
-        np.matmul(patches, self.kernels.reshape(k, -1).T, out=a.reshape(-1, k))  # Z = P W^T
-        a += self.bias
-        ACTIVATIONS[self.activation](a, self.slope)
+        weights_t = kernels.reshape(k, depth).T  # W^T, a view
+
+        def part(start, stop, _):
+            if not direct:
+                xp[start:stop, t : t + h, l : l + w] = x[start:stop]
+            p = patches[start:stop].reshape(-1, depth)
+            _im2col(xp[start:stop], (fh, fw), self.stride, (oh, ow), p)
+            z = a[start:stop]
+            np.matmul(p, weights_t, out=z.reshape(-1, k))  # Z = P W^T
+            z += bias
+            ACTIVATIONS[self.activation](z, self.slope)
+
+        _run_parts(m, _n_parts(m), part)
         self._cache = (patches, a, (h, w))
         return a
 
@@ -184,35 +259,62 @@ class Conv2D:
 
         with ``dZ`` = ``dz`` as ``(m oh ow, k)``. ``dK`` and ``db`` go into
         :attr:`grads`; ``da_prev`` is skipped (None) when ``need_input_grad`` is
-        False (the first layer).
+        False (the first layer). ``col2im(dZ W)`` is computed one kernel offset
+        ``(u, v)`` at a time: the product ``dZ K[:, u, v, :]`` (m oh ow, c) is added
+        to the pixels ``(i s + u, j s + v)``, contiguous runs of ``ow c`` values,
+        faster than adding the strided columns of one ``dZ W``.
         """
         if self._cache is None:
             raise RuntimeError("Conv2D.backward called before forward.")
         patches, a, (h, w) = self._cache
         if da.shape != a.shape:
             raise ValueError(f"da must have the shape of the output {a.shape}, got {da.shape}.")
-        k, fh, fw, c = self.kernels.shape
-        DERIVATIVES[self.activation](a, da, self.slope)  # da is now dz
+        kernels = self.params[0]
+        k, fh, fw, c = kernels.shape
+        m, oh, ow, _ = a.shape
+        depth = fh * fw * c
         if not da.flags.c_contiguous or da.dtype != a.dtype:
-            dz = self._bufs.get("dz", a.shape[0], a.shape[1:], a.dtype)
+            dz = self._bufs.get("dz", m, a.shape[1:], a.dtype)
             dz[...] = da
             da = dz
-        dZ = da.reshape(-1, k)
-        np.matmul(dZ.T, patches, out=self.grads[0].reshape(k, -1))  # dK = dZ^T P
-        np.sum(dZ, axis=0, out=self.grads[1])
+        n_parts = _n_parts(m)
+        if n_parts == 1:
+            dks, dbs = self.grads[0].reshape(1, k, depth), self.grads[1].reshape(1, k)
+        else:  # one dK, db per part, summed at the end
+            dks = self._bufs.get("dks", n_parts, (k, depth), a.dtype)
+            dbs = self._bufs.get("dbs", n_parts, (k,), a.dtype)
+        if need_input_grad:
+            ((t, bottom), (l, right)), _ = self._plan(h, w)
+            dxp = self._bufs.get("dpadded", m, (h + t + bottom, w + l + right, c), a.dtype)
+            dpatch = self._bufs.get("dpatch", m, (oh * ow, c), a.dtype)
+
+        def part(start, stop, p):
+            dz = da[start:stop]
+            DERIVATIVES[self.activation](a[start:stop], dz, self.slope)  # da is now dz
+            dZ = dz.reshape(-1, k)
+            np.matmul(dZ.T, patches[start:stop].reshape(-1, depth), out=dks[p])  # dZ^T P
+            np.sum(dZ, axis=0, out=dbs[p])
+            if not need_input_grad:
+                return
+            dx = dxp[start:stop]
+            dx.fill(0)
+            d = dpatch[start:stop]
+            for u in range(fh):
+                for v in range(fw):
+                    np.matmul(dZ, kernels[:, u, v, :], out=d.reshape(-1, c))
+                    target = _window(dx, u, v, self.stride, (oh, ow))
+                    target += d.reshape(stop - start, oh, ow, c)
+
+        _run_parts(m, n_parts, part)
+        if n_parts > 1:
+            np.sum(dks, axis=0, out=self.grads[0].reshape(k, depth))
+            np.sum(dbs, axis=0, out=self.grads[1])
         if not need_input_grad:
             return None
-        m, oh, ow, _ = a.shape
-        ((t, bottom), (l, right)), _ = self._plan(h, w)
-        dpatches = self._bufs.get("dpatches", m, (oh * ow, fh * fw * c), a.dtype)
-        dpatches = dpatches.reshape(m * oh * ow, fh * fw * c)
-        np.matmul(dZ, self.kernels.reshape(k, -1), out=dpatches)  # dP = dZ W
-        dxp = self._bufs.get("dpadded", m, (h + t + bottom, w + l + right, c), a.dtype)
-        _col2im(dpatches, (fh, fw), self.stride, (oh, ow), dxp)
         return dxp[:, t : t + h, l : l + w]
 
 
-class Pool2D:
+class Pool2D(Layer):
     """Max or average pooling over ``ph x pw`` windows with stride ``(sh, sw)``, per channel.
 
     ::
@@ -262,17 +364,29 @@ class Pool2D:
         x = _check_images(a_prev, "Pool2D")
         m, h, w, c = x.shape
         oh, ow = pool_geometry((h, w), self.size, self.stride)
+        size, stride, dtype = self.size, self.stride, x.dtype
         if self.kind == "max":
-            bufs = self._buffers(x.shape, x.dtype)
-            a = _max_pool_forward(x, self.size, self.stride, bufs)
-        else:  # the mean as a sum of a_prev / (ph pw), which cannot overflow
-            scaled = self._bufs.get("scaled", m, (h, w, c), x.dtype)
-            np.multiply(x, x.dtype.type(1.0 / (self.size[0] * self.size[1])), out=scaled)
-            a = self._bufs.get("a", m, (oh, ow, c), x.dtype)
-            rows = self._bufs.get("rows", m, (oh, w, c), x.dtype)
-            _reduce_chunk(scaled, self.size, self.stride, a, np.add, rows)
-            bufs = {"rtmp": self._bufs.get("tmp", m, (oh, ow, c), x.dtype)}
-        self._cache = (x.shape, x.dtype, bufs)
+            bufs = self._buffers(x.shape, dtype)
+            a = bufs["out"]
+        else:
+            bufs = {
+                "scaled": self._bufs.get("scaled", m, (h, w, c), dtype),
+                "rows": self._bufs.get("rows", m, (oh, w, c), dtype),
+                "rtmp": self._bufs.get("tmp", m, (oh, ow, c), dtype),
+            }
+            a = self._bufs.get("a", m, (oh, ow, c), dtype)
+        scale = dtype.type(1.0 / (size[0] * size[1]))
+
+        def part(start, stop, _):
+            if self.kind == "max":
+                _max_pool_forward(x[start:stop], size, stride, _slices(bufs, start, stop))
+                return
+            # the mean as a sum of a_prev / (ph pw), which cannot overflow
+            scaled = np.multiply(x[start:stop], scale, out=bufs["scaled"][start:stop])
+            _reduce_chunk(scaled, size, stride, a[start:stop], np.add, bufs["rows"][start:stop])
+
+        _run_parts(m, _n_parts(m), part)
+        self._cache = (x.shape, dtype, bufs)
         return a
 
     def backward(self, da: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
@@ -287,15 +401,22 @@ class Pool2D:
         if not need_input_grad:
             return None
         in_shape, dtype, bufs = self._cache
-        dx = self._bufs.get("dx", in_shape[0], in_shape[1:], dtype)
-        if self.kind == "max":
-            _max_pool_backward(da, self.size, self.stride, bufs, dx)
-        else:
-            _avg_pool_backward(da, self.size, self.stride, dx, bufs["rtmp"])
+        m = in_shape[0]
+        dx = self._bufs.get("dx", m, in_shape[1:], dtype)
+
+        def part(start, stop, _):
+            if self.kind == "max":
+                b = _slices(bufs, start, stop)
+                _max_pool_backward(da[start:stop], self.size, self.stride, b, dx[start:stop])
+            else:
+                scaled = bufs["rtmp"][start:stop]
+                _avg_pool_backward(da[start:stop], self.size, self.stride, dx[start:stop], scaled)
+
+        _run_parts(m, _n_parts(m), part)
         return dx
 
 
-class Flatten:
+class Flatten(Layer):
     """``(m, h, w, c) -> (m, h w c)`` in C order (a view when the input is contiguous).
 
     ``a[n, (i w + j) c + ch] = a_prev[n, i, j, ch]``; the backward reshapes back.
