@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import sknnedu.conv as conv
+import sknnedu.conv_layers as conv_layers
 from sknnedu.activations import ACTIVATIONS
 from sknnedu.conv import avg_pool2d, conv2d, max_pool2d
 from sknnedu.conv_layers import Conv2D, Flatten, Pool2D
@@ -245,3 +246,31 @@ def test_small_network_of_layers_matches_finite_differences():
     grads = [g for layer in layers for g in layer.grads]
     for grad, num in zip(grads, numeric):
         np.testing.assert_allclose(grad, num, rtol=1e-5, atol=1e-8)
+
+
+# ----------------------------------------------------------------------------- threads
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: make_conv(k=3, c=2, stride=2, padding="same", activation="tanh")[0],
+        lambda: make_conv(k=3, c=2, padding="valid", activation="relu")[0],
+        lambda: Pool2D("max", 2),
+        lambda: Pool2D("max", 3, 2),
+        lambda: Pool2D("avg", 2, 1),
+    ],
+)
+def test_batch_parts_in_threads_give_identical_results(monkeypatch, make):
+    x = np.random.default_rng(15).standard_normal((7, 8, 9, 2))
+    results = []
+    for n_threads in (1, 3):
+        monkeypatch.setattr(conv, "N_THREADS", n_threads)
+        monkeypatch.setattr(conv_layers, "MIN_PART", 1)
+        assert conv_layers._n_parts(7) == n_threads
+        layer = make()
+        out = layer.forward(x).copy()
+        dx = layer.backward(np.cos(out)).copy()
+        results.append([out, dx] + [g.copy() for g in layer.grads])
+    for single, parts in zip(*results):
+        np.testing.assert_allclose(parts, single, rtol=1e-12, atol=1e-12)
