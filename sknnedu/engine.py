@@ -262,7 +262,7 @@ class BaseNetwork(BaseEstimator):
         else:
             self._fit_stochastic(X, Y, y, sample_weight, incremental, rng)
         if not all(np.isfinite(w).all() for w in self._params()):
-            self._diverged("the weights became non-finite")
+            self._diverged("the weights became non-finite", non_finite=True)
         return self
 
     def _weigh(self, y, sample_weight, incremental: bool):
@@ -335,12 +335,16 @@ class BaseNetwork(BaseEstimator):
 
     # ------------------------------------------------------------ divergence
 
-    def _diverged(self, what: str, epoch: int | None = None) -> None:
+    def _diverged(self, what: str, epoch: int | None = None,
+                  non_finite: bool = False) -> None:
         epoch = len(self.loss_curve_) + 1 if epoch is None else epoch
+        # MLPClassifier's words for the non-finite case, so that code matching them still does
+        also = ("Solver produced non-finite parameter weights. The input data may contain "
+                "large values and need to be preprocessed. ") if non_finite else ""
         raise _Diverged(
             f"Training diverged: {what} at epoch {epoch} "
             f"(solver={self.solver!r}, learning_rate_init={self.learning_rate_init!r}). "
-            "Lower learning_rate_init, or scale X (e.g. with StandardScaler)."
+            f"{also}Lower learning_rate_init, or scale X (e.g. with StandardScaler)."
         )
 
     def _check_divergence(self) -> None:
@@ -372,7 +376,7 @@ class BaseNetwork(BaseEstimator):
     def _loss_grad(self, net: Network, X, Y, sample_weight, training: bool = True) -> float:
         loss = net.loss_grad(X, Y, sample_weight, training=training)
         if not np.isfinite(loss):
-            self._diverged(f"the training loss became {loss}")
+            self._diverged(f"the training loss became {loss}", non_finite=True)
         return loss
 
     # ----------------------------------------------------------------- lbfgs
@@ -426,15 +430,17 @@ class BaseNetwork(BaseEstimator):
         arrays = [X, Y, y] + ([] if sample_weight is None else [sample_weight])
         n = X.shape[0]
         n_val = int(np.ceil(self.validation_fraction * n))
-        if n_val < 2 or n - n_val < 1:
-            raise ValueError(
-                f"The validation set is too small: {n_val} of the {n} samples with "
-                f"validation_fraction={self.validation_fraction}; early stopping needs at "
-                "least 2. Increase 'validation_fraction' or the size of the data."
-            )
+        too_small = (f"The validation set is too small: {n_val} of the {n} samples with "
+                     f"validation_fraction={self.validation_fraction}; early stopping needs "
+                     "at least 2, and 1 left to train on. Increase 'validation_fraction' or "
+                     "the size of the data.")
+        if n - n_val < 1:
+            raise ValueError(too_small)
         parts = train_test_split(*arrays, test_size=self.validation_fraction,
                                  random_state=rng.randint(np.iinfo(np.int32).max),
                                  stratify=self._stratify(y))
+        if parts[1].shape[0] < 2:
+            raise ValueError(too_small)
         train, val = parts[0::2], parts[1::2]
         if sample_weight is None:
             train, val = list(train) + [None], list(val) + [None]
@@ -467,6 +473,11 @@ class BaseNetwork(BaseEstimator):
         dropout_rng = (np.random.default_rng([rng.randint(np.iinfo(np.int32).max), self.t_])
                        if self.dropout else None)
         net = self._network(training=True, rng=dropout_rng)
+        if self._train_state["reference_loss"] is None:  # chance level, before any step
+            rows = slice(0, 2000)
+            self._train_state["reference_loss"] = net.loss(
+                Y[rows], net.forward(X[rows]),
+                None if sample_weight is None else sample_weight[rows], net.huber_delta)
         optimizer = self._make_optimizer(net.params, incremental)
         self.n_iter_ = 0
         small = batch_size * net.flops < SMALL_PRODUCT
@@ -517,8 +528,6 @@ class BaseNetwork(BaseEstimator):
                                    if dense else X[rows])
                     sw = None if sample_weight is None else sample_weight[rows]
                     loss = self._loss_grad(net, X_batch, Y[rows], sw)
-                    if state["reference_loss"] is None:
-                        state["reference_loss"] = loss  # at initialisation: chance level
                     total_loss += loss * (stop - start)
                     norms += [np.sqrt(np.vdot(g, g)) for g in net.weight_grads]
                     n_batches += 1
@@ -530,7 +539,7 @@ class BaseNetwork(BaseEstimator):
                 self.loss_curve_.append(self.loss_)
                 self.gradient_norms_.append((norms / n_batches).tolist())
                 if not all(np.isfinite(w).all() for w in net.params):
-                    self._diverged("the weights became non-finite")
+                    self._diverged("the weights became non-finite", non_finite=True)
                 self._check_divergence()
                 if self.verbose:
                     print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")

@@ -323,6 +323,9 @@ default='relu'
         P = self._forward(self._validate_X(X))
         if len(self.classes_) == 1 and self._y_type != "multilabel":
             return np.ones_like(P)  # one class seen in fit: it is certain
+        if self.out_activation_ == "logistic":  # strictly inside (0, 1), as the loss sees it
+            eps = np.finfo(P.dtype).eps
+            np.clip(P, eps, 1 - eps, out=P)
         if self._y_type == "binary":
             return np.hstack([1 - P, P])
         return P
@@ -462,7 +465,8 @@ default='relu'
     def _stratify(self, y):
         # as MLPClassifier: only a binary target is stratified (on "is it the positive
         # class"), so that a rare class of a multiclass target does not make it fail
-        return (y == self.classes_[-1]) if self._y_type == "binary" else None
+        # (a 0/1 column, whose rows scikit-learn names 'True'/'False' when one is too rare)
+        return (y == self.classes_[-1])[:, None] if self._y_type == "binary" else None
 
     def _val_score(self, P, y_val, sw_val) -> float:
         return accuracy_score(y_val, self._decode(P), sample_weight=sw_val)

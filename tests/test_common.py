@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sknnedu import NNClassifier
+from sknnedu import NNClassifier, NNRegressor
 
 ESTIMATORS = [
     NNClassifier(max_iter=100),
@@ -10,6 +10,12 @@ ESTIMATORS = [
     NNClassifier(solver="rmsprop", max_iter=100),
     NNClassifier(solver="lbfgs", max_iter=100),
     NNClassifier([(16, "leakyrelu"), (8, "sigmoid")], learning_rate_init=0.01, max_iter=100),
+    NNClassifier(solver="lbfgs"),  # at its defaults: multilabel probabilities inside (0, 1)
+    NNRegressor(),
+    NNRegressor(solver="lbfgs"),
+    NNRegressor(solver="sgd", learning_rate_init=1e-4),  # unscaled y: a smaller step
+    NNRegressor(loss="huber"),
+    NNRegressor(hidden_layer_sizes=[(16, "leakyrelu"), (8, "tanh")]),
 ]
 
 
