@@ -16,8 +16,9 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parent
 sys.path.insert(0, str(DOCS / "sphinxext"))
 
-import sknnedu  # noqa: E402
 from sknnedu_docs import EXAMPLE_PNGS  # noqa: E402
+
+import sknnedu  # noqa: E402
 
 project = "sknnedu"
 author = "the sknnedu developers"

@@ -8,8 +8,11 @@
   (``delta *= g'(z)``, ``|z|``, ``n_features_in_``), which reStructuredText would
   read as emphasis, substitutions and link targets. :func:`plain_math` escapes
   those characters outside literals, so the pages show the text as written.
-* scikit-learn's generated ``set_*_request`` methods (metadata routing) are left
-  out of the class pages: their docstrings link into scikit-learn's own site.
+* A docstring whose summary line ends with ``::`` loses the indent of its literal
+  block to numpydoc: :func:`summary_literal_block` restores it.
+* The class pages document the methods sknnedu defines (its estimators' own and
+  their training engine's), not those inherited from scikit-learn, whose
+  docstrings link into scikit-learn's own site.
 """
 
 from __future__ import annotations
@@ -78,15 +81,45 @@ def plain_math(app, what, name, obj, options, lines):
             block_indent = indent
 
 
-def skip_request_methods(app, what, name, obj, skip, options):
-    """Leave out scikit-learn's ``set_fit_request`` and friends."""
-    if re.fullmatch(r"set_\w+_request", name):
+def summary_literal_block(app, what, name, obj, options, lines):
+    """Re-indent the literal block of a docstring whose summary line ends with ``::``.
+
+    numpydoc dedents the text after the summary line, so in ``From dz[l]::``
+    followed by the indented formulas, reST then finds no literal block: give the
+    block back 4 spaces. Runs after numpydoc.
+    """
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None or not lines[first].rstrip().endswith("::"):
+        return
+    start = first + 2
+    if start >= len(lines) or lines[first + 1].strip() or not lines[start].strip():
+        return
+    end = start
+    while end < len(lines) and lines[end].strip():
+        if lines[end][0].isspace():  # the block kept its indent: nothing to repair
+            return
+        end += 1
+    lines[start:end] = ["    " + line for line in lines[start:end]]
+
+
+def skip_foreign_members(app, what, name, obj, skip, options):
+    """On a class page, document the members sknnedu defines, not scikit-learn's.
+
+    Methods inherited from sknnedu's own bases (``fit`` from the training engine)
+    stay; ``get_params``, ``set_output``, ``set_fit_request`` and the like, whose
+    docstrings link into scikit-learn's site, are left out.
+    """
+    if what != "class":
+        return None
+    fn = obj.fget if isinstance(obj, property) else obj
+    if not getattr(fn, "__module__", "sknnedu").startswith("sknnedu"):
         return True
     return None
 
 
 def setup(app):
     # after numpydoc (priority 500) has turned the sections into reST
+    app.connect("autodoc-process-docstring", summary_literal_block, priority=550)
     app.connect("autodoc-process-docstring", plain_math, priority=600)
-    app.connect("autodoc-skip-member", skip_request_methods)
+    app.connect("autodoc-skip-member", skip_foreign_members)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
