@@ -700,12 +700,14 @@ def _im2col(xp: np.ndarray, kernel_hw: Pair, stride: Pair, out_hw: Pair, out: np
     the ``fw * c`` values of one kernel row are contiguous, so ``P`` is a
     ``sliding_window_view`` of ``xp`` viewed as ``(m, hp, wp * c)`` and this is one copy.
     Its column order ``(u, v, ch)`` is that of ``K.reshape(k, -1)`` for kernels ``(k, fh, fw, c)``.
+    ``out`` may be the first columns of a wider matrix (its rows need not be contiguous).
     """
     m, hp, wp, c = xp.shape
     (fh, fw), (sh, sw), (oh, ow) = kernel_hw, stride, out_hw
     win = sliding_window_view(xp.reshape(m, hp, wp * c), (fh, fw * c), axis=(1, 2))
     win = win[:, : (oh - 1) * sh + 1 : sh, : (ow - 1) * sw * c + 1 : sw * c]
-    np.copyto(out.reshape(m, oh, ow, fh, fw * c), win)
+    dest = out.reshape(m, oh, ow, fh, fw * c)  # splitting axes: always a view
+    np.copyto(dest, win)
 
 
 def _col2im(dpatches: np.ndarray, kernel_hw: Pair, stride: Pair, out_hw: Pair, dxp) -> None:
@@ -1014,6 +1016,10 @@ def _scatter_along(d, idx, axis: int, size: int, stride: int, dx, flag, tmp=None
     n_out = d.shape[axis]
     if not (stride == size and n_out * size == dx.shape[axis]):
         dx.fill(0)  # pixels in no window, or in several
+    if size == 2 and stride >= 2:  # idx is 0 or 1: d idx to offset 1, the rest to offset 0
+        second = np.multiply(d, idx, out=_along(dx, axis, 1, stride, n_out))
+        np.subtract(d, second, out=_along(dx, axis, 0, stride, n_out))
+        return
     for o in range(size):
         target = _along(dx, axis, o, stride, n_out)
         if size == 1:

@@ -97,11 +97,13 @@ class _Buffers:
     def __init__(self):
         self._arrays: dict[str, np.ndarray] = {}
 
-    def get(self, name: str, m: int, shape: tuple, dtype, zeros: bool = False) -> np.ndarray:
-        """A view ``[:m]`` of the buffer ``name``; ``zeros``: a new buffer starts at 0."""
+    def get(self, name: str, m: int, shape: tuple, dtype, fill: float | None = None):
+        """A view ``[:m]`` of the buffer ``name``; a new buffer is filled with ``fill``."""
         buf = self._arrays.get(name)
         if buf is None or buf.shape[1:] != shape or buf.shape[0] < m or buf.dtype != dtype:
-            buf = (np.zeros if zeros else np.empty)((max(m, 1), *shape), dtype=dtype)
+            buf = np.empty((max(m, 1), *shape), dtype=dtype)
+            if fill is not None:
+                buf.fill(fill)
             self._arrays[name] = buf
         return buf[:m]
 
@@ -138,7 +140,11 @@ class Conv2D(Layer):
     with ``ap`` the zero-padded input. As matrices: ``Z = P W^T + b`` with ``P``
     ``(m oh ow, fh fw c)`` the patches of the batch (im2col, one copy of a
     ``sliding_window_view``) and ``W = K.reshape(k, fh fw c)``: channels-last
-    kernels flatten in the same ``(u, v, ch)`` order as a patch.
+    kernels flatten in the same ``(u, v, ch)`` order as a patch. The bias rides
+    along as a last column of ones in ``P``, so one product gives ``z`` and one
+    gives both ``dK`` and ``db``::
+
+        [P 1] [W^T; b] = P W^T + b,        dZ^T [P 1] = [dZ^T P | dZ^T 1] = [dK | db]
 
     Parameters
     ----------
@@ -211,7 +217,7 @@ class Conv2D(Layer):
     def forward(self, a_prev: np.ndarray, training: bool = False) -> np.ndarray:
         """``a = g(P W^T + b)`` for a batch ``a_prev`` (m, h, w, c) -> ``a`` (m, oh, ow, k).
 
-        Caches ``P`` (m oh ow, fh fw c) and ``a`` for :meth:`backward`. ``a`` is a
+        Caches ``[P 1]`` (m oh ow, fh fw c + 1) and ``a`` for :meth:`backward`. ``a`` is a
         scratch array of the layer, overwritten by the next forward.
         """
         x = _check_images(a_prev, "Conv2D")
@@ -225,23 +231,22 @@ class Conv2D(Layer):
         direct = (t, bottom, l, right) == (0, 0, 0, 0) and x.dtype == dtype
         direct = direct and x.flags.c_contiguous
         # the border of "padded" is 0 since it was made; only the inside is written
-        xp = (
-            x
-            if direct
-            else self._bufs.get("padded", m, (h + t + bottom, w + l + right, c), dtype, zeros=True)
-        )
-        patches = self._bufs.get("patches", m, (rows, depth), dtype)
+        hwc = (h + t + bottom, w + l + right, c)
+        xp = x if direct else self._bufs.get("padded", m, hwc, dtype, fill=0)
+        # [P 1]: im2col writes the first depth columns; the last stays 1
+        patches = self._bufs.get("patches", m, (rows, depth + 1), dtype, fill=1)
         a = self._bufs.get("a", m, (oh, ow, k), dtype)
-        weights_t = kernels.reshape(k, depth).T  # W^T, a view
+        weights = self._bufs.get("weights", 1, (depth + 1, k), dtype)[0]
+        weights[:depth] = kernels.reshape(k, depth).T  # [W^T; b]
+        weights[depth] = bias
 
         def part(start, stop, _):
             if not direct:
                 xp[start:stop, t : t + h, l : l + w] = x[start:stop]
-            p = patches[start:stop].reshape(-1, depth)
-            _im2col(xp[start:stop], (fh, fw), self.stride, (oh, ow), p)
+            p = patches[start:stop].reshape(-1, depth + 1)
+            _im2col(xp[start:stop], (fh, fw), self.stride, (oh, ow), p[:, :depth])
             z = a[start:stop]
-            np.matmul(p, weights_t, out=z.reshape(-1, k))  # Z = P W^T
-            z += bias
+            np.matmul(p, weights, out=z.reshape(-1, k))  # Z = P W^T + b
             ACTIVATIONS[self.activation](z, self.slope)
 
         _run_parts(m, _n_parts(m), part)
@@ -254,7 +259,7 @@ class Conv2D(Layer):
         ::
 
             dz = da * g'(z)           (in place in da, g' written with a = g(z))
-            dK = (dZ^T P).reshape(k, fh, fw, c),    db = sum of dZ over its rows
+            [dK | db] = dZ^T [P 1]   (dK reshaped to (k, fh, fw, c), db = sum of dZ's rows)
             da_prev = col2im(dZ W)    (the full correlation of dz with the flipped kernel)
 
         with ``dZ`` = ``dz`` as ``(m oh ow, k)``. ``dK`` and ``db`` go into
@@ -278,11 +283,7 @@ class Conv2D(Layer):
             dz[...] = da
             da = dz
         n_parts = _n_parts(m)
-        if n_parts == 1:
-            dks, dbs = self.grads[0].reshape(1, k, depth), self.grads[1].reshape(1, k)
-        else:  # one dK, db per part, summed at the end
-            dks = self._bufs.get("dks", n_parts, (k, depth), a.dtype)
-            dbs = self._bufs.get("dbs", n_parts, (k,), a.dtype)
+        dkbs = self._bufs.get("dkb", n_parts, (k, depth + 1), a.dtype)  # [dK | db] per part
         if need_input_grad:
             ((t, bottom), (l, right)), _ = self._plan(h, w)
             dxp = self._bufs.get("dpadded", m, (h + t + bottom, w + l + right, c), a.dtype)
@@ -292,8 +293,7 @@ class Conv2D(Layer):
             dz = da[start:stop]
             DERIVATIVES[self.activation](a[start:stop], dz, self.slope)  # da is now dz
             dZ = dz.reshape(-1, k)
-            np.matmul(dZ.T, patches[start:stop].reshape(-1, depth), out=dks[p])  # dZ^T P
-            np.sum(dZ, axis=0, out=dbs[p])
+            np.matmul(dZ.T, patches[start:stop].reshape(-1, depth + 1), out=dkbs[p])
             if not need_input_grad:
                 return
             dx = dxp[start:stop]
@@ -306,9 +306,9 @@ class Conv2D(Layer):
                     target += d.reshape(stop - start, oh, ow, c)
 
         _run_parts(m, n_parts, part)
-        if n_parts > 1:
-            np.sum(dks, axis=0, out=self.grads[0].reshape(k, depth))
-            np.sum(dbs, axis=0, out=self.grads[1])
+        dkb = dkbs[0] if n_parts == 1 else np.sum(dkbs, axis=0, out=dkbs[0])
+        self.grads[0].reshape(k, depth)[...] = dkb[:, :depth]
+        self.grads[1][...] = dkb[:, depth]
         if not need_input_grad:
             return None
         return dxp[:, t : t + h, l : l + w]
