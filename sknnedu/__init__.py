@@ -3,11 +3,13 @@
 The pure-numpy core (no scikit-learn inside): :mod:`sknnedu.activations`,
 :mod:`sknnedu.initializers`, :mod:`sknnedu.losses`, :mod:`sknnedu.optimizers`,
 :mod:`sknnedu.network`, :mod:`sknnedu.conv`, :mod:`sknnedu.filters`. The estimators on
-top: :class:`NNClassifier`, :class:`NNRegressor`, :class:`ConvFeatureTransformer`; their
-shared training loop is :mod:`sknnedu.engine`, over the layers of :mod:`sknnedu.layers`.
+top: :class:`NNClassifier`, :class:`NNRegressor`, :class:`CNNClassifier`,
+:class:`ConvFeatureTransformer`; the networks' shared training loop is
+:mod:`sknnedu.engine`, over the layers of :mod:`sknnedu.layers` and :mod:`sknnedu.conv_layers`.
 """
 
 from .activations import ACTIVATIONS, DERIVATIVES, activation, activation_derivative
+from .cnn import CNNClassifier
 from .conv import avg_pool2d, conv2d, conv_pool2d, max_pool2d, pad2d
 from .feature_extraction import ConvFeatureTransformer
 from .filters import FILTERS, filter_bank
@@ -20,6 +22,7 @@ __all__ = [
     "ACTIVATIONS",
     "DERIVATIVES",
     "FILTERS",
+    "CNNClassifier",
     "ConvFeatureTransformer",
     "NNClassifier",
     "NNRegressor",

@@ -91,6 +91,8 @@ class BaseNetwork(BaseEstimator):
 
     #: names of the fitted lists of parameter arrays, weights first then biases
     _param_attrs: tuple[str, ...] = ("coefs_", "intercepts_")
+    #: rows predicted at a time (bounds the memory of a prediction)
+    _predict_chunk: int = 4096
 
     # ------------------------------------------------------------ public API
 
@@ -576,7 +578,7 @@ class BaseNetwork(BaseEstimator):
             self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
             return False
         X_val, Y_val, y_val, sw_val = val
-        P = net.predict(X_val)
+        P = net.predict(X_val, chunk_size=self._predict_chunk)
         score = float(self._val_score(P, y_val, sw_val))
         self.validation_scores_.append(score)
         self.validation_loss_curve_.append(net.loss(Y_val, P, sw_val, net.huber_delta))
@@ -596,7 +598,7 @@ class BaseNetwork(BaseEstimator):
     def _forward(self, X) -> np.ndarray:
         """``a[L]`` for validated X, with a clear error where the network overflows."""
         with np.errstate(over="ignore", invalid="ignore"):
-            P = self._network().predict(X)
+            P = self._network().predict(X, chunk_size=self._predict_chunk)
         bad = ~np.isfinite(P).all(axis=1)
         if bad.any():
             raise ValueError(

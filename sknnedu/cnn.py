@@ -1,0 +1,398 @@
+"""CNNClassifier: a convolutional network trained end to end, backprop written in numpy.
+
+The notes end where they say that "a combination of convolution and pooling when
+combined over multiple layers" works best for images. Here every filter learns:
+the network is ::
+
+    [Conv2D -> Pool2D] x len(conv_layers) -> Flatten -> [Dense] x len(hidden) -> Dense
+
+(:mod:`sknnedu.conv_layers`, :mod:`sknnedu.layers`), trained by the same engine as
+:class:`~sknnedu.NNClassifier` (:mod:`sknnedu.engine`); this module only says how
+images come in, which layers there are and how their arrays start.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.utils.validation import check_array, check_X_y, validate_data
+
+from .conv import conv_geometry
+from .conv_layers import Conv2D, Flatten, Pool2D
+from .initializers import INITIALIZERS, resolve_init
+from .layers import Dense
+from .losses import OUTPUT_LOSSES
+from .neural_network import NNClassifier, init_dense
+
+POOLINGS = ("max", "avg", None)
+
+
+class CNNClassifier(NNClassifier):
+    """Convolutional neural network classifier, backpropagation written in numpy.
+
+    Each entry of ``conv_layers`` is a convolution (``'same'`` padding by default)
+    with its activation, followed by ``pooling``; the last feature maps are
+    flattened (C order of ``(h, w, c)``, channels-last) into the dense layers of
+    ``hidden_layer_sizes`` and a softmax (multiclass) or sigmoid (binary,
+    multilabel) output::
+
+        z = conv2d(a_prev, K) + b,  a = pool(g(z))          each conv layer
+        z[l] = a[l-1] W[l] + b[l],  a[l] = g[l](z[l])       each dense layer
+
+    Backpropagation runs through all of them (``dK = dZ^T P``, the input
+    gradient as the correlation of ``dZ`` with the flipped kernels, the max
+    pool's gradient to the maximum of each window); the training loop, solvers,
+    early stopping, dropout (on the dense hidden layers) and diagnostics are those
+    of :class:`~sknnedu.NNClassifier`, whose training parameters it shares.
+
+    Parameters
+    ----------
+    conv_layers : sequence, default=((16, 3), (32, 3))
+        One entry per convolution layer: ``(n_filters, kernel_size)`` or
+        ``(n_filters, kernel_size, activation)``, ``kernel_size`` an int or
+        ``(fh, fw)``.
+    hidden_layer_sizes : int or sequence, default=(64,)
+        Dense layers after flattening: ints or ``(size, activation)`` pairs.
+    activation : str, default='relu'
+        Activation of the conv layers and the int dense layers.
+    padding : {'same', 'valid'} or int, default='same'
+        Zero padding of every convolution.
+    stride : int, default=1
+        Stride of every convolution.
+    pooling : {'max', 'avg'} or None, default='max'
+        Pooling after each convolution.
+    pool_size : int, default=2
+        Window (and stride) of the pooling. An axis of length 1 is not pooled.
+    image_shape : (h, w) or (h, w, c), default=None
+        How 2-D rows are read as images. None: a square feature count ``h * h``
+        is an ``h x h`` grayscale image; any other count ``d`` a ``1 x d`` strip
+        (with a warning). 3-D ``(n, h, w)`` and 4-D ``(n, h, w, c)`` input are
+        images as they are.
+    solver, alpha, batch_size, learning_rate, learning_rate_init, power_t, \
+max_iter, shuffle, random_state, tol, verbose, warm_start, momentum, \
+nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, \
+epsilon, n_iter_no_change, max_fun, init, class_weight, dropout, rho, \
+negative_slope
+        As in :class:`~sknnedu.NNClassifier` (``max_iter`` defaults to 100 and
+        ``learning_rate_init`` to 0.003 here; ``dropout`` applies to the dense
+        hidden layers).
+
+    Attributes
+    ----------
+    conv_kernels_ : list of ndarray
+        ``conv_kernels_[i]`` of shape ``(n_filters, fh, fw, c_in)``, the layout of
+        :func:`sknnedu.conv2d` (``ConvFeatureTransformer(filters=...)`` takes it).
+    conv_intercepts_ : list of ndarray
+        ``conv_intercepts_[i]`` of shape ``(n_filters,)``.
+    coefs_, intercepts_ : lists of ndarray
+        The dense part; ``coefs_[0]`` reads the last feature maps flattened in C
+        order of ``(h, w, c)``.
+    image_shape_ : tuple (h, w, c)
+        The resolved input geometry.
+    feature_map_shapes_ : list of tuple
+        ``(h, w, c)`` after each conv + pooling layer.
+    conv_activations_ : list of str
+    hidden_activations_ : list of str
+    classes_, loss_, loss_curve_, best_loss_, validation_scores_, \
+validation_loss_curve_, best_validation_score_, gradient_norms_, n_iter_, t_, \
+n_outputs_, out_activation_, n_features_in_
+        As in :class:`~sknnedu.NNClassifier`; ``gradient_norms_`` lists the conv
+        layers first; ``n_features_in_`` is ``h * w * c``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sknnedu import CNNClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> cnn = CNNClassifier(((4, 3),), (16,), max_iter=5, random_state=0).fit(X[:300] / 16,
+    ...                                                                     y[:300])
+    >>> cnn.conv_kernels_[0].shape
+    (4, 3, 3, 1)
+    >>> cnn.predict(X[:3] / 16).shape
+    (3,)
+    """
+
+    _param_attrs = ("conv_kernels_", "coefs_", "conv_intercepts_", "intercepts_")
+    _predict_chunk = 256
+
+    def __init__(
+        self,
+        conv_layers=((16, 3), (32, 3)),
+        hidden_layer_sizes=(64,),
+        activation="relu",
+        *,
+        padding="same",
+        stride=1,
+        pooling="max",
+        pool_size=2,
+        image_shape=None,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.003,
+        power_t=0.5,
+        max_iter=100,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        init="auto",
+        class_weight=None,
+        dropout=0.0,
+        rho=0.9,
+        negative_slope=0.01,
+    ):
+        self.conv_layers = conv_layers
+        self.padding = padding
+        self.stride = stride
+        self.pooling = pooling
+        self.pool_size = pool_size
+        self.image_shape = image_shape
+        super().__init__(
+            hidden_layer_sizes, activation, solver=solver, alpha=alpha,
+            batch_size=batch_size, learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
+            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
+            warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun, init=init, class_weight=class_weight, dropout=dropout, rho=rho,
+            negative_slope=negative_slope)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags
+
+    # ------------------------------------------------------- parameter checks
+
+    def _conv_specs(self) -> list[tuple[int, tuple[int, int], str]]:
+        """conv_layers as ``(n_filters, (fh, fw), activation)`` triples, validated."""
+        entries = self.conv_layers
+        if isinstance(entries, str) or not hasattr(entries, "__iter__"):
+            raise ValueError(
+                "conv_layers must be a sequence of (n_filters, kernel_size) or "
+                f"(n_filters, kernel_size, activation) entries; got {entries!r}."
+            )
+        specs = []
+        for i, entry in enumerate(entries):
+            ok = isinstance(entry, (tuple, list)) and len(entry) in (2, 3)
+            if ok:
+                n, size, *act = entry
+                act = act[0] if act else self.activation
+                if _int(size):
+                    size = (size, size)
+                ok = (_int(n) and n >= 1 and isinstance(size, (tuple, list)) and len(size) == 2
+                      and all(_int(s) and s >= 1 for s in size) and isinstance(act, str))
+            if not ok:
+                raise ValueError(
+                    f"conv_layers[{i}] must be (n_filters, kernel_size) or (n_filters, "
+                    f"kernel_size, activation) with ints >= 1, kernel_size an int or "
+                    f"(fh, fw), e.g. (16, 3) or (8, (3, 3), 'tanh'); got {entry!r}."
+                )
+            self._check_activation(act, f"activation of conv layer {i}")
+            specs.append((int(n), (int(size[0]), int(size[1])), act))
+        return specs
+
+    def _check_own_params(self) -> None:
+        super()._check_own_params()
+        self._conv_specs()
+        self._hidden_layers()
+        self._need(self.pooling in POOLINGS, "pooling", "'max', 'avg' or None")
+        self._need(_int(self.pool_size) and self.pool_size >= 1, "pool_size", "an int >= 1")
+        self._need(_int(self.stride) and self.stride >= 1, "stride", "an int >= 1")
+        self._need(self.padding in ("same", "valid") or (_int(self.padding)
+                                                           and self.padding >= 0),
+                   "padding", "'same', 'valid' or an int >= 0")
+        shape = self.image_shape
+        self._need(shape is None or (isinstance(shape, (tuple, list)) and len(shape) in (2, 3)
+                                     and all(_int(s) and s >= 1 for s in shape)),
+                   "image_shape", "None, (h, w) or (h, w, c) with ints >= 1")
+
+    # ------------------------------------------------------------ input
+
+    def _validate_X_y(self, X, y, reset: bool):
+        with np.errstate(over="ignore", invalid="ignore"):
+            if reset or np.ndim(X) == 2 or hasattr(X, "columns"):
+                X, y = validate_data(self, X, y, allow_nd=True, multi_output=True,
+                                     dtype=(np.float64, np.float32), reset=reset)
+            else:  # images: their shape is checked against image_shape_ below
+                X, y = check_X_y(X, y, allow_nd=True, multi_output=True,
+                                 dtype=(np.float64, np.float32))
+        if X.ndim > 4:
+            raise ValueError(
+                "X must be 2-D rows (n_samples, n_features), 3-D grayscale images "
+                f"(n, h, w) or 4-D images (n, h, w, c); got {X.ndim}-D of shape {X.shape}."
+            )
+        if reset:
+            self.image_shape_ = self._resolve_image_shape(X)
+            self.n_features_in_ = int(np.prod(self.image_shape_))
+        return self._as_images(X), y
+
+    def _validate_X(self, X):
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.ndim(X) == 2 or hasattr(X, "columns") or not hasattr(X, "__array__"):
+                X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+            else:
+                X = check_array(X, allow_nd=True, dtype=(np.float64, np.float32))
+        return self._as_images(X)
+
+    def _resolve_image_shape(self, X) -> tuple[int, int, int]:
+        if X.ndim == 4:
+            shape = X.shape[1:]
+        elif X.ndim == 3:
+            shape = X.shape[1:] + (1,)
+        elif self.image_shape is not None:
+            shape = tuple(self.image_shape) + ((1,) if len(self.image_shape) == 2 else ())
+            if int(np.prod(shape)) != X.shape[1]:
+                raise ValueError(
+                    f"image_shape {tuple(self.image_shape)} needs {int(np.prod(shape))} "
+                    f"features; X has {X.shape[1]}."
+                )
+        else:
+            d = X.shape[1]
+            side = int(round(np.sqrt(d)))
+            if side * side == d:
+                shape = (side, side, 1)
+            else:
+                shape = (1, d, 1)
+                warnings.warn(
+                    f"X has {d} features, not a square number: each row is read as a 1 x {d} "
+                    "grayscale strip. Set image_shape=(h, w) or (h, w, c), or pass images "
+                    "of shape (n, h, w[, c]).", UserWarning, stacklevel=5)
+        if X.ndim > 2 and self.image_shape is not None:
+            given = tuple(self.image_shape) + ((1,) if len(self.image_shape) == 2 else ())
+            if given != tuple(shape):
+                raise ValueError(
+                    f"image_shape {tuple(self.image_shape)} does not match the images of X, "
+                    f"{X.shape[1:]}."
+                )
+        return tuple(int(s) for s in shape)
+
+    def _as_images(self, X) -> np.ndarray:
+        """X as (n, h, w, c) images of :attr:`image_shape_`, checked."""
+        h, w, c = self.image_shape_
+        if X.ndim == 2:
+            if X.shape[1] != h * w * c:
+                raise ValueError(
+                    f"X has {X.shape[1]} features; the model reads {h} x {w} x {c} images "
+                    f"({h * w * c} features)."
+                )
+            return X.reshape(X.shape[0], h, w, c)
+        images = X[..., None] if X.ndim == 3 else X
+        if images.shape[1:] != (h, w, c):
+            raise ValueError(
+                f"X holds images of shape {images.shape[1:]}; the model was fitted on "
+                f"{(h, w, c)}."
+            )
+        return images
+
+    # ------------------------------------------------------------ network
+
+    def _geometry(self) -> list[dict]:
+        """Per conv layer: input and output shapes, padding and pooling window (checked)."""
+        h, w, c = self.image_shape_
+        plan = []
+        for i, (n, (fh, fw), act) in enumerate(self._conv_specs()):
+            try:
+                _, (oh, ow) = conv_geometry((h, w), (fh, fw), self.stride, self.padding)
+            except ValueError as exc:
+                raise ValueError(
+                    f"The image runs out of pixels at conv layer {i}: its input is "
+                    f"{h} x {w} x {c}, too small for a {fh} x {fw} kernel with "
+                    f"padding={self.padding!r} ({exc}). Use fewer layers, padding='same' "
+                    "or a smaller pool_size."
+                ) from None
+            pool = None
+            ph, pw = oh, ow
+            if self.pooling is not None:
+                pool = (self.pool_size if oh > 1 else 1, self.pool_size if ow > 1 else 1)
+                if pool[0] > oh or pool[1] > ow:
+                    raise ValueError(
+                        f"The image runs out of pixels at the pooling after conv layer {i}: "
+                        f"its feature maps are {oh} x {ow}, smaller than pool_size="
+                        f"{self.pool_size}. Use fewer conv layers or a smaller pool_size."
+                    )
+                ph, pw = oh // pool[0], ow // pool[1]
+            plan.append(dict(in_shape=(h, w, c), kernel=(n, fh, fw, c), activation=act,
+                             pool=pool, out_shape=(ph, pw, n)))
+            h, w, c = ph, pw, n
+        return plan
+
+    def _initialize_params(self, X, Y, rng) -> None:
+        plan = self._geometry()
+        self.conv_activations_ = [p["activation"] for p in plan]
+        self.feature_map_shapes_ = [p["out_shape"] for p in plan]
+        self.conv_kernels_, self.conv_intercepts_ = [], []
+        for p in plan:
+            k, fh, fw, c = p["kernel"]
+            # the initialiser's fan-in is a patch, fh fw c values, as for a dense layer
+            name = resolve_init(self.init, p["activation"])
+            W, b = INITIALIZERS[name](fh * fw * c, k, rng, X.dtype, activation=p["activation"])
+            self.conv_kernels_.append(np.ascontiguousarray(W.T.reshape(k, fh, fw, c)))
+            self.conv_intercepts_.append(b)
+        layers = self._hidden_layers()
+        self.hidden_activations_ = [act for _, act in layers]
+        self.n_outputs_ = Y.shape[1]
+        self.out_activation_ = OUTPUT_LOSSES[self._loss_name()].activation
+        flat = int(np.prod(plan[-1]["out_shape"])) if plan else int(np.prod(self.image_shape_))
+        units = [flat] + [size for size, _ in layers] + [Y.shape[1]]
+        self.n_layers_ = len(units)
+        self.coefs_, self.intercepts_ = init_dense(
+            units, self.hidden_activations_, self.activation, self.init, rng, X.dtype)
+
+    def _build_layers(self, dropout: float = 0.0, rng=None) -> list:
+        layers = []
+        plan_shapes = [self.image_shape_] + list(self.feature_map_shapes_)
+        for i, (K, b, act) in enumerate(zip(self.conv_kernels_, self.conv_intercepts_,
+                                            self.conv_activations_)):
+            h, w, _ = plan_shapes[i]
+            layers.append(Conv2D(K, b, stride=self.stride, padding=self.padding,
+                                 activation=act, slope=self.negative_slope, input_hw=(h, w)))
+            if self.pooling is not None:
+                _, (oh, ow) = conv_geometry((h, w), K.shape[1:3], self.stride, self.padding)
+                layers.append(Pool2D(self.pooling, (self.pool_size if oh > 1 else 1,
+                                                    self.pool_size if ow > 1 else 1)))
+        layers.append(Flatten())
+        acts = self.hidden_activations_ + [self.out_activation_]
+        dense = [Dense(W, b, act, self.negative_slope)
+                 for W, b, act in zip(self.coefs_, self.intercepts_, acts)]
+        dense = self._with_dropout(dense, len(self.hidden_activations_), dropout, rng)
+        return layers + dense
+
+    def _architecture(self):
+        return (self._conv_specs(), self._hidden_layers(), self.padding, self.stride,
+                self.pooling, self.pool_size)
+
+    def _fitted_architecture(self):
+        convs = [(K.shape[0], K.shape[1:3], a)
+                 for K, a in zip(self.conv_kernels_, self.conv_activations_)]
+        dense = [(c.shape[1], a) for c, a in zip(self.coefs_, self.hidden_activations_)]
+        return (convs, dense, self.padding, self.stride, self.pooling, self.pool_size)
+
+    def _check_architecture(self) -> None:
+        super()._check_architecture()
+        shapes = [p["out_shape"] for p in self._geometry()]
+        if shapes != list(self.feature_map_shapes_):
+            raise ValueError(
+                f"The feature maps would change from {self.feature_map_shapes_} to {shapes} "
+                "(padding, stride or pooling changed); warm_start and partial_fit need the "
+                "same architecture."
+            )
+
+
+def _int(v) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
