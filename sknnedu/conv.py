@@ -996,9 +996,8 @@ def _max_along(x, axis: int, size: int, stride: int, out, idx, flag) -> None:
         np.copyto(out, view(0))
         idx.fill(0)
         return
-    np.greater(view(1), view(0), out=flag)
+    np.greater(view(1), view(0), out=idx.view(bool))  # 1 where offset 1 wins, else 0
     np.maximum(view(0), view(1), out=out)
-    np.copyto(idx, flag)
     mark = flag.view(np.uint8)
     for o in range(2, size):
         np.greater(view(o), out, out=flag)

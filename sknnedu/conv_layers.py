@@ -249,8 +249,9 @@ class Conv2D(Layer):
             np.matmul(p, weights, out=z.reshape(-1, k))  # Z = P W^T + b
             ACTIVATIONS[self.activation](z, self.slope)
 
-        _run_parts(m, _n_parts(m), part)
-        self._cache = (patches, a, (h, w))
+        n_parts = _n_parts(m)
+        _run_parts(m, n_parts, part)
+        self._cache = (patches, a, (h, w), n_parts)
         return a
 
     def backward(self, da: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
@@ -271,7 +272,7 @@ class Conv2D(Layer):
         """
         if self._cache is None:
             raise RuntimeError("Conv2D.backward called before forward.")
-        patches, a, (h, w) = self._cache
+        patches, a, (h, w), n_parts = self._cache
         if da.shape != a.shape:
             raise ValueError(f"da must have the shape of the output {a.shape}, got {da.shape}.")
         kernels = self.params[0]
@@ -282,7 +283,6 @@ class Conv2D(Layer):
             dz = self._bufs.get("dz", m, a.shape[1:], a.dtype)
             dz[...] = da
             da = dz
-        n_parts = _n_parts(m)
         dkbs = self._bufs.get("dkb", n_parts, (k, depth + 1), a.dtype)  # [dK | db] per part
         if need_input_grad:
             ((t, bottom), (l, right)), _ = self._plan(h, w)
