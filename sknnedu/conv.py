@@ -728,7 +728,8 @@ def _col2im(dpatches: np.ndarray, kernel_hw: Pair, stride: Pair, out_hw: Pair, d
             target += d[:, :, :, u, v]
 
 
-def _check_dout(dout, expected: tuple, dtype: np.dtype, what: str) -> np.ndarray:
+def _check_dout(dout, expected: tuple, what: str) -> np.ndarray:
+    """``dout`` checked, in its own dtype: it is converted chunk by chunk (no copy of all)."""
     d = np.asarray(dout)
     if d.shape != expected:
         raise ValueError(
@@ -736,8 +737,8 @@ def _check_dout(dout, expected: tuple, dtype: np.dtype, what: str) -> np.ndarray
         )
     if d.dtype.kind not in "biuf":
         raise ValueError(f"dout must be numeric, got dtype {d.dtype}.")
-    d = d.astype(dtype, copy=False)
-    _check_finite(d, "dout")
+    if d.dtype.kind == "f":
+        _check_finite(d, "dout")
     return d
 
 
@@ -825,7 +826,7 @@ def conv2d_backward(
     sh, sw = _pair(stride, "stride")
     pads, (oh, ow) = conv_geometry((h, w), (fh, fw), (sh, sw), padding)
     (t, bottom), (l, right) = pads
-    dz = _check_dout(dout, (n, oh, ow, k), dtype, "convolution")
+    dz = _check_dout(dout, (n, oh, ow, k), "convolution")
     weights = kern.reshape(k, fh * fw * c)  # W, the row order of a patch
     hp, wp = h + t + bottom, w + l + right
     rows, depth = oh * ow, fh * fw * c
@@ -853,7 +854,7 @@ def conv2d_backward(
         xp[:, t : t + h, l : l + w] = x[start:stop]
         patches = bufs["patches"][: m * rows]
         _im2col(xp, (fh, fw), (sh, sw), (oh, ow), patches)
-        dzm = np.ascontiguousarray(dz[start:stop]).reshape(m * rows, k)  # dZ of the chunk
+        dzm = np.ascontiguousarray(dz[start:stop], dtype=dtype).reshape(m * rows, k)  # dZ
         bufs["dk"] += np.matmul(dzm.T, patches, out=bufs["prod"])  # dK += dZ^T P
         dpatches = np.matmul(dzm, weights, out=bufs["dpatches"][: m * rows])  # dP = dZ W
         dxp = bufs["dpadded"][:m]
@@ -867,7 +868,7 @@ def conv2d_backward(
     dk = dk.reshape(k, fh, fw, c)
     if kernels_3d:
         dk = dk.sum(axis=3)
-    db = dz.sum(axis=(0, 1, 2))
+    db = dz.sum(axis=(0, 1, 2), dtype=dtype)
     return (dx[..., 0] if grayscale else dx), dk, db
 
 
@@ -1015,7 +1016,8 @@ def _scatter_along(d, idx, axis: int, size: int, stride: int, dx, flag, tmp=None
     n_out = d.shape[axis]
     if not (stride == size and n_out * size == dx.shape[axis]):
         dx.fill(0)  # pixels in no window, or in several
-    if size == 2 and stride >= 2:  # idx is 0 or 1: d idx to offset 1, the rest to offset 0
+    if size == 2 and stride >= 2 and d.dtype == dx.dtype:
+        # idx is 0 or 1: d idx goes to offset 1 and d - d idx (exactly d or 0) to offset 0
         second = np.multiply(d, idx, out=_along(dx, axis, 1, stride, n_out))
         np.subtract(d, second, out=_along(dx, axis, 0, stride, n_out))
         return
@@ -1107,7 +1109,7 @@ def _pool2d_backward(dout, images, size, stride, kind: str) -> np.ndarray:
         raise ValueError(f"pool size must be at most 255, got {psize}.")
     oph, opw = pool_geometry((h, w), psize, pstride)
     expected = (n, oph, opw) if grayscale else (n, oph, opw, c)
-    dz = _check_dout(dout, expected, dtype, f"{kind} pooling")
+    dz = _check_dout(dout, expected, f"{kind} pooling")
     if grayscale:
         dz = dz[..., None]
     dx = np.empty((n, h, w, c), dtype=dtype)

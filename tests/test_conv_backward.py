@@ -272,3 +272,18 @@ def test_pool_backward_dtypes_shapes_and_empty(backward):
 def test_avg_pool_backward_of_huge_gradients_does_not_overflow():
     dx = avg_pool2d_backward(np.full((1, 1, 1), 1e308), np.zeros((1, 2, 2)), 2)
     np.testing.assert_array_equal(dx, np.full((1, 2, 2), 0.25e308))
+
+
+def test_float64_dout_with_float32_images_gives_float32():
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 6, 6, 2)).astype(np.float32)
+    kernels = rng.standard_normal((3, 3, 3, 2)).astype(np.float32)
+    dz = rng.standard_normal((2, 6, 6, 3))
+    for grad in conv2d_backward(dz, x, kernels, padding="same"):
+        assert grad.dtype == np.float32
+    dp = rng.standard_normal((2, 3, 3, 2))
+    assert max_pool2d_backward(dp, x, 2).dtype == np.float32
+    assert avg_pool2d_backward(dp, x, 2).dtype == np.float32
+    np.testing.assert_allclose(
+        max_pool2d_backward(dp, x, 2), max_pool2d_backward(dp.astype(np.float32), x, 2)
+    )
