@@ -44,7 +44,6 @@ default_role = "literal"
 # -- API reference ---------------------------------------------------------
 autosummary_generate = True
 autodoc_typehints = "none"  # the numpydoc docstrings give every type and shape
-autodoc_default_options = {"inherited-members": False}
 numpydoc_show_class_members = False  # the class template lists the methods itself
 numpydoc_class_members_toctree = False
 

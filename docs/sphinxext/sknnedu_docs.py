@@ -112,7 +112,8 @@ def skip_foreign_members(app, what, name, obj, skip, options):
     if what != "class":
         return None
     fn = obj.fget if isinstance(obj, property) else obj
-    if not getattr(fn, "__module__", "sknnedu").startswith("sknnedu"):
+    module = getattr(fn, "__module__", None)
+    if isinstance(module, str) and not module.startswith("sknnedu"):
         return True
     return None
 
