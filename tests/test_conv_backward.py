@@ -287,3 +287,17 @@ def test_float64_dout_with_float32_images_gives_float32():
     np.testing.assert_allclose(
         max_pool2d_backward(dp, x, 2), max_pool2d_backward(dp.astype(np.float32), x, 2)
     )
+
+
+@pytest.mark.parametrize("padding", ["valid", "same", ((2, 0), (1, 1))])
+def test_input_gradient_is_full_correlation_with_the_flipped_kernel(padding):
+    """For stride 1: dxp = conv2d(dz padded by (fh - 1, fw - 1), K flipped, channels swapped)."""
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((2, 7, 6, 3))
+    kernels = rng.standard_normal((4, 3, 2, 3))
+    dz = rng.standard_normal(conv2d(x, kernels, padding=padding).shape)
+    dx, _, _ = conv2d_backward(dz, x, kernels, padding=padding)
+    flipped = kernels[:, ::-1, ::-1, :].transpose(3, 1, 2, 0)  # K'[ch, u', v', k]
+    full = conv2d(dz, flipped, padding=((2, 2), (1, 1)))  # the padded input's gradient
+    (t, _), (l, _) = resolve_pads(padding, 7, 6, 3, 2, 1)
+    np.testing.assert_allclose(dx, full[:, t : t + 7, l : l + 6], rtol=1e-12, atol=1e-12)
