@@ -226,7 +226,7 @@ n_outputs_, out_activation_, n_features_in_
 
     def _validate_X_y(self, X, y, reset: bool):
         with np.errstate(over="ignore", invalid="ignore"):
-            if reset or np.ndim(X) == 2 or hasattr(X, "columns"):
+            if reset or _ndim(X) == 2:
                 X, y = validate_data(self, X, y, allow_nd=True, multi_output=True,
                                      dtype=(np.float64, np.float32), reset=reset)
             else:  # images: their shape is checked against image_shape_ below
@@ -244,7 +244,7 @@ n_outputs_, out_activation_, n_features_in_
 
     def _validate_X(self, X):
         with np.errstate(over="ignore", invalid="ignore"):
-            if np.ndim(X) == 2 or hasattr(X, "columns") or not hasattr(X, "__array__"):
+            if _ndim(X) == 2:
                 X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
             else:
                 X = check_array(X, allow_nd=True, dtype=(np.float64, np.float32))
@@ -392,6 +392,14 @@ n_outputs_, out_activation_, n_features_in_
                 "(padding, stride or pooling changed); warm_start and partial_fit need the "
                 "same architecture."
             )
+
+
+def _ndim(X) -> int:
+    """Dimensions of X without converting it (2 for tables, DataFrames, array-likes)."""
+    ndim = getattr(X, "ndim", None)
+    if isinstance(ndim, int):
+        return ndim
+    return np.ndim(X) if isinstance(X, (list, tuple)) else 2
 
 
 def _int(v) -> bool:

@@ -48,6 +48,8 @@ FORMAT_VERSION = 1
 #: the project's own estimators. Anything else a file names is refused.
 TRUSTED_TYPES: tuple[str, ...] = (
     "sknnedu.neural_network.NNClassifier",
+    "sknnedu.neural_network.NNRegressor",
+    "sknnedu.cnn.CNNClassifier",
     "sknnedu.feature_extraction.ConvFeatureTransformer",
 )
 
