@@ -274,3 +274,36 @@ def test_batch_parts_in_threads_give_identical_results(monkeypatch, make):
         results.append([out, dx] + [g.copy() for g in layer.grads])
     for single, parts in zip(*results):
         np.testing.assert_allclose(parts, single, rtol=1e-12, atol=1e-12)
+
+
+def test_a_training_step_allocates_no_batch_sized_arrays():
+    import tracemalloc
+
+    rng = np.random.default_rng(16)
+    layers = [
+        make_conv(k=16, c=1, dtype=np.float32)[0],
+        Pool2D("max", 2),
+        make_conv(k=16, c=16, dtype=np.float32)[0],
+        Pool2D("avg", 2),
+        Flatten(),
+    ]
+    x = rng.random((64, 16, 16, 1), dtype=np.float32)
+    da = np.ones((64, 4 * 4 * 16), np.float32)
+
+    def step():
+        a = x
+        for layer in layers:
+            a = layer.forward(a, training=True)
+        d = da
+        for i in reversed(range(len(layers))):
+            d = layers[i].backward(d, need_input_grad=i > 0)
+
+    step()
+    tracemalloc.start()
+    try:
+        step()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    batch_of_maps = x.size * 16 * 4  # the first layer's output, float32
+    assert peak < batch_of_maps / 2, f"{peak} bytes allocated in a step"
