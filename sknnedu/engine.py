@@ -439,7 +439,7 @@ class BaseNetwork(BaseEstimator):
         if n - n_val < 1:
             raise ValueError(too_small)
         parts = train_test_split(*arrays, test_size=self.validation_fraction,
-                                 random_state=rng.randint(np.iinfo(np.int32).max),
+                                 random_state=rng,  # the stream itself, as MLPClassifier
                                  stratify=self._stratify(y))
         if parts[1].shape[0] < 2:
             raise ValueError(too_small)

@@ -320,7 +320,10 @@ default='relu'
             probability that label k is on (rows need not sum to 1).
         """
         check_is_fitted(self)
-        P = self._forward(self._validate_X(X))
+        return self._proba(self._forward(self._validate_X(X)))
+
+    def _proba(self, P: np.ndarray) -> np.ndarray:
+        """The network's output ``a[L]`` -> :meth:`predict_proba` (one column per class)."""
         if len(self.classes_) == 1 and self._y_type != "multilabel":
             return np.ones_like(P)  # one class seen in fit: it is certain
         if self.out_activation_ == "logistic":  # strictly inside (0, 1), as the loss sees it
@@ -469,7 +472,8 @@ default='relu'
         return (y == self.classes_[-1])[:, None] if self._y_type == "binary" else None
 
     def _val_score(self, P, y_val, sw_val) -> float:
-        return accuracy_score(y_val, self._decode(P), sample_weight=sw_val)
+        # _proba first: a binary network has one output column, which argmax cannot decode
+        return accuracy_score(y_val, self._decode(self._proba(P)), sample_weight=sw_val)
 
 
 class NNRegressor(RegressorMixin, _DenseNetwork):
