@@ -476,9 +476,9 @@ class BaseNetwork(BaseEstimator):
                        if self.dropout else None)
         net = self._network(training=True, rng=dropout_rng)
         if self._train_state["reference_loss"] is None:  # chance level, before any step
-            rows = slice(0, 2000)
+            rows = slice(0, 1000)  # in batches, so that no layer grows past a batch
             self._train_state["reference_loss"] = net.loss(
-                Y[rows], net.forward(X[rows]),
+                Y[rows], net.predict(X[rows], chunk_size=batch_size),
                 None if sample_weight is None else sample_weight[rows], net.huber_delta)
         optimizer = self._make_optimizer(net.params, incremental)
         self.n_iter_ = 0
@@ -578,7 +578,9 @@ class BaseNetwork(BaseEstimator):
             self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
             return False
         X_val, Y_val, y_val, sw_val = val
-        P = net.predict(X_val, chunk_size=self._predict_chunk)
+        # in chunks no larger than a training batch, so that no layer's buffers grow
+        batch = 200 if self.batch_size == "auto" else self.batch_size
+        P = net.predict(X_val, chunk_size=min(self._predict_chunk, batch))
         score = float(self._val_score(P, y_val, sw_val))
         self.validation_scores_.append(score)
         self.validation_loss_curve_.append(net.loss(Y_val, P, sw_val, net.huber_delta))
