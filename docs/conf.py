@@ -58,6 +58,7 @@ sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"/plot_",
+    "within_subsection_order": "sknnedu_docs.LessonOrder",
     "image_scrapers": ("matplotlib", "sknnedu_docs.png_scraper"),
     "run_stale_examples": True,  # never show a picture made by older code
     "doc_module": ("sknnedu",),

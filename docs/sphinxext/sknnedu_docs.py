@@ -26,7 +26,29 @@ from sphinx_gallery.scrapers import figure_rst
 #: Where ``conf.py`` points ``$SKNNEDU_EXAMPLES_OUT`` (inside the build folder).
 EXAMPLE_PNGS = Path(__file__).resolve().parents[1] / "_build" / "example_pngs"
 
+#: The gallery follows the notes' lessons; an example not listed comes after them.
+LESSONS = (
+    "plot_activations.py",
+    "plot_gradient_check.py",
+    "plot_symmetry.py",
+    "plot_vanishing_gradients.py",
+    "plot_optimizers.py",
+    "plot_cat_filters.py",
+    "plot_grid_search.py",
+)
+
 _seen: dict[Path, int] = {}  # PNG -> its mtime when it was last embedded
+
+
+class LessonOrder:
+    """Sort key of the gallery (sphinx-gallery's ``within_subsection_order``)."""
+
+    def __init__(self, src_dir):
+        self.src_dir = src_dir
+
+    def __call__(self, filename):
+        name = Path(filename).name
+        return (LESSONS.index(name) if name in LESSONS else len(LESSONS), name)
 
 
 def png_scraper(block, block_vars, gallery_conf):
