@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from threadpoolctl import ThreadpoolController
 
 _lock = threading.Lock()
-_state: dict = {"depth": 0, "limiter": None, "controller": None}
+_state: dict = {"depth": 0, "limiter": None, "controller": None, "outer": 1}
 
 
 def controller():
@@ -28,7 +28,19 @@ def controller():
 
 
 def n_threads() -> int:
-    """The number of threads BLAS uses now (1 if it reports none)."""
+    """The number of threads BLAS uses outside :func:`single_threaded` blocks.
+
+    Inside a block it is the count from before the block (read once, when the
+    first block was entered): code that splits work over Python threads, each
+    running single-threaded BLAS, asks how many cores BLAS would have used.
+    """
+    with _lock:
+        if _state["depth"] > 0:
+            return _state["outer"]
+    return _read_threads()
+
+
+def _read_threads() -> int:
     return max((lib["num_threads"] for lib in controller().info()), default=1)
 
 
@@ -37,6 +49,7 @@ def single_threaded() -> Iterator[None]:
     """Within this block BLAS uses one thread; nested and concurrent uses are safe."""
     with _lock:
         if _state["depth"] == 0:
+            _state["outer"] = _read_threads()
             _state["limiter"] = controller().limit(limits=1)
         _state["depth"] += 1
     try:

@@ -172,6 +172,8 @@ class Conv2D(Layer):
         Multiply-adds per sample of the forward, ``oh ow k fh fw c``.
     """
 
+    runs_own_threads = True  # batch parts in threads (see "Threads" above)
+
     def __init__(
         self,
         kernels: np.ndarray,
@@ -334,6 +336,8 @@ class Pool2D(Layer):
     params, grads : []
         No parameters.
     """
+
+    runs_own_threads = True
 
     def __init__(self, kind: str = "max", size=2, stride=None):
         if kind not in ("max", "avg"):

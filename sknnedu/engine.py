@@ -257,8 +257,7 @@ class BaseNetwork(BaseEstimator):
             self._start_training()
         else:
             self._check_architecture()
-        if not incremental:
-            self._start_fit()
+        self._start_fit(incremental)
         if self.solver == "lbfgs":
             self._fit_lbfgs(X, Y, sample_weight)
         else:
@@ -292,8 +291,13 @@ class BaseNetwork(BaseEstimator):
             "no_improvement_count": 0,
         }
 
-    def _start_fit(self) -> None:
-        """Per-fit diagnostics: early stopping may be switched between warm-started fits."""
+    def _start_fit(self, incremental: bool) -> None:
+        """Per-call diagnostics: early stopping may be switched between warm-started fits.
+
+        partial_fit never stops early (so a model fitted with early stopping, or with
+        lbfgs, goes on by its training loss) and keeps counting epochs without progress
+        from one call to the next, as MLPClassifier does.
+        """
         if self.early_stopping:
             if self.validation_scores_ is None:
                 self.validation_scores_, self.validation_loss_curve_ = [], []
@@ -306,7 +310,8 @@ class BaseNetwork(BaseEstimator):
                 self.best_loss_ = None
             elif self.best_loss_ is None:
                 self.best_loss_ = min(self.loss_curve_, default=np.inf)
-        self._train_state["no_improvement_count"] = 0
+        if not incremental:
+            self._train_state["no_improvement_count"] = 0
 
     def _check_architecture(self) -> None:
         """warm_start and partial_fit need the architecture of the fitted model."""
@@ -482,7 +487,7 @@ class BaseNetwork(BaseEstimator):
                 None if sample_weight is None else sample_weight[rows], net.huber_delta)
         optimizer = self._make_optimizer(net.params, incremental)
         self.n_iter_ = 0
-        small = batch_size * net.flops < SMALL_PRODUCT
+        small = batch_size * net.flops < SMALL_PRODUCT or net.runs_own_threads
         try:
             with blas.single_threaded() if small else contextlib.nullcontext():
                 self._epochs(net, X, Y, sample_weight, val, incremental, rng, optimizer,

@@ -43,6 +43,10 @@ class Layer:
 
     #: multiply-adds per sample (how the engine decides whether BLAS should use threads)
     flops: float = 0.0
+    #: True for layers that split a batch over Python threads themselves, each running
+    #: single-threaded BLAS (:mod:`sknnedu.conv_layers`): the engine then runs the whole
+    #: step with single-threaded BLAS, which on a busy machine is many times faster
+    runs_own_threads: bool = False
 
 
 def _reuse(buf: np.ndarray | None, shape: tuple, dtype) -> np.ndarray:

@@ -66,7 +66,9 @@ class Network:
         self.params = self.weights + self.biases
         self.weight_grads = [layer.grads[0] for layer in learning]
         self.grads = self.weight_grads + [layer.grads[1] for layer in learning]
-        self.flops = max((layer.flops for layer in layers), default=0.0)
+        self.runs_own_threads = any(layer.runs_own_threads for layer in layers)
+        self.flops = max((layer.flops for layer in layers if not layer.runs_own_threads),
+                         default=0.0)
         self._dz = self._scratch = None
 
     def forward(self, X, training: bool = False) -> np.ndarray:
