@@ -125,6 +125,14 @@ def test_cat_filters_lesson(run_example):
     assert result["pooled_shape"] == ((300 - 2) // 4, (451 - 2) // 4)
 
 
+def test_cnn_filters_lesson(run_example):
+    result, printed = run_example("plot_cnn_filters")
+    assert result["accuracy"] > 0.95  # the default CNN on a quarter of the digits
+    assert result["kernels_shape"] == (16, 3, 3, 1)
+    assert result["cat_maps_shape"] == (300, 451, 16)
+    assert "nearly sum to zero" in printed
+
+
 def test_grid_search_lesson(run_example):
     result, _ = run_example("plot_grid_search")
     assert result["best_score"] > 0.8
