@@ -1,7 +1,9 @@
 """Hold-out accuracy on scikit-learn's digits: NNClassifier, the conv pipeline, MLPClassifier, SVC.
 
 Three stratified 75/25 splits (random_state 0, 1, 2); prints each model's accuracy per
-split, the mean, and the fit time.
+split, the mean, and the fit time. "conv defaults" is what a new user writes,
+``make_pipeline(ConvFeatureTransformer(image_shape=(8, 8)), NNClassifier())`` (seeded):
+it must score at least as well as the recommended "conv pipeline".
 
     python benchmarks/bench_digits.py
 """
@@ -32,8 +34,15 @@ def kmeans_pipeline():
     )
 
 
+def default_pipeline():
+    """ConvFeatureTransformer's and NNClassifier's defaults, only seeded."""
+    return make_pipeline(ConvFeatureTransformer(image_shape=(8, 8)),
+                         NNClassifier(random_state=0))
+
+
 MODELS = {
     "NNClassifier": lambda: NNClassifier((128,), alpha=1e-3, max_iter=300, random_state=0),
+    "conv defaults": default_pipeline,
     "conv pipeline": lambda: conv_pipeline((8, 8)),  # the recommended one (README, demo)
     "conv sigmoid": lambda: conv_pipeline((8, 8), hidden_layer_sizes=(256,),
                                           activation="sigmoid"),
@@ -64,7 +73,8 @@ def main() -> None:
         s = scores[name]
         print(f"{name:<14} {s[0]:8.4f} {s[1]:8.4f} {s[2]:8.4f} {np.mean(s):8.4f} "
               f"{np.mean(times[name]):7.2f}")
-    print("\ntarget: conv pipeline mean >= 0.985")
+    print("\ntarget: conv pipeline mean >= 0.985; conv defaults mean >= 0.9896 (README's "
+          "conv pipeline row)")
 
 
 if __name__ == "__main__":

@@ -18,10 +18,13 @@ The model every command uses is :func:`conv_pipeline`::
     image -> conv2d with 6 fixed 3x3 kernels (4 Sobel gradients, the Laplacian
              and the centre pixel), 'same' padding
           -> |z|                      (the sign of an edge does not matter)
-          -> 2x2 average pooling      (a little translation invariance)
-          -> StandardScaler           (features of mean 0, variance 1, whatever the
+          -> 2x2 average pooling,     (a little translation invariance)
+             stride 1
+          -> standardised             (features of mean 0, variance 1, whatever the
                                        images' contrast and number of channels)
           -> NNClassifier(hidden_layer_sizes, activation)
+
+The first four steps are ``ConvFeatureTransformer``'s defaults.
 
 Expected failures (a missing path, an empty folder, a corrupt model, a model
 that is not a fitted classifier, an image size too large, running out of
@@ -53,12 +56,11 @@ from sklearn.model_selection import (
 )
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from . import __version__
-from .feature_extraction import ConvFeatureTransformer
-from .filters import BANKS, filter_bank
+from .feature_extraction import DEFAULT_FILTERS, ConvFeatureTransformer
+from .filters import filter_bank
 from .neural_network import NNClassifier
 
 __all__ = ["FILTER_NAMES", "build_parser", "conv_filters", "conv_pipeline", "main"]
@@ -78,7 +80,7 @@ MAX_SIDE = 64
 #: input grows with h * w (6 h w / 4 features), and 1024x1024 is already slow.
 MAX_IMAGE_SIDE = 1024
 #: Names of the kernels of :func:`conv_filters`, in order.
-FILTER_NAMES = (*BANKS["edges"], "centre")
+FILTER_NAMES = DEFAULT_FILTERS
 
 
 # ----------------------------------------------------------------------------------------
@@ -108,11 +110,12 @@ def conv_pipeline(
 ) -> Pipeline:
     """The pipeline of ``sknnedu demo`` and ``sknnedu train``.
 
-    ``ConvFeatureTransformer(FILTER_NAMES, activation='abs', pooling='avg')``,
-    a ``StandardScaler`` and an :class:`~sknnedu.NNClassifier`: on the digits an
-    image of 8x8 pixels becomes ``4 * 4 * 6 = 96`` features. The scaler keeps
-    the network's inputs near unit scale, which the summed responses of
-    colour images (up to ``4 c`` for a Sobel kernel) are not.
+    ``ConvFeatureTransformer`` with its defaults (the kernels :data:`FILTER_NAMES`,
+    ``|z|``, 2x2 average pooling with stride 1, standardised features) and an
+    :class:`~sknnedu.NNClassifier`: on the digits an image of 8x8 pixels becomes
+    ``7 * 7 * 6 = 294`` features. Standardising keeps the network's inputs near
+    unit scale, which the summed responses of colour images (up to ``4 c`` for a
+    Sobel kernel) are not.
 
     Parameters
     ----------
@@ -130,12 +133,10 @@ def conv_pipeline(
     Returns
     -------
     pipeline : Pipeline
-        Steps ``'conv'``, ``'scale'`` and ``'nn'``, unfitted.
+        Steps ``'conv'`` and ``'nn'``, unfitted.
     """
     return Pipeline([
-        ("conv", ConvFeatureTransformer(list(FILTER_NAMES), image_shape=tuple(image_shape),
-                                        activation="abs", pooling="avg", pool_size=2)),
-        ("scale", StandardScaler()),
+        ("conv", ConvFeatureTransformer(image_shape=tuple(image_shape))),
         ("nn", NNClassifier(hidden_layer_sizes, activation, max_iter=max_iter,
                             random_state=random_state)),
     ])
@@ -220,7 +221,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     sizes = list(settings.sizes)
 
     conv = _grid_search(
-        "ConvFeatureTransformer(6 kernels, |z|, avg-pool 2) -> StandardScaler -> NNClassifier",
+        "ConvFeatureTransformer(6 kernels, |z|, avg-pool 2 stride 1, standardised) "
+        "-> NNClassifier",
         conv_pipeline((8, 8), max_iter=settings.max_iter),
         {"nn__activation": list(NOTES_ACTIVATIONS), "nn__hidden_layer_sizes": sizes},
         X_train, y_train, cv=cv, n_jobs=args.n_jobs)

@@ -1,5 +1,8 @@
 """ConvFeatureTransformer: scikit-learn's checks, agreement with the functional core, errors."""
 
+import tracemalloc
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,7 +12,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sknnedu.activations import ACTIVATIONS
 from sknnedu.conv import avg_pool2d, conv2d, max_pool2d
-from sknnedu.feature_extraction import ConvFeatureTransformer
+from sknnedu.feature_extraction import DEFAULT_FILTERS, ConvFeatureTransformer
 from sknnedu.filters import BANKS, filter_bank
 
 
@@ -20,6 +23,7 @@ from sknnedu.filters import BANKS, filter_bank
         ConvFeatureTransformer(filters="kmeans"),
     ]
 )
+@pytest.mark.filterwarnings("ignore:image_shape=None:UserWarning")  # the checks' tiny X
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 
@@ -56,6 +60,7 @@ def test_equals_conv_then_activation_then_pooling(
         padding=padding,
         stride=stride,
         image_shape=(7, 9, 3),
+        standardize=False,
     )
     out = est.fit_transform(rgb_rows)
 
@@ -71,7 +76,8 @@ def test_equals_conv_then_activation_then_pooling(
 
 
 def test_named_bank_is_shared_over_channels(rgb_rows):
-    est = ConvFeatureTransformer(image_shape=(7, 9, 3), pooling=None, activation="identity")
+    est = ConvFeatureTransformer("edges", image_shape=(7, 9, 3), pooling=None,
+                                 activation="identity", standardize=False)
     out = est.fit_transform(rgb_rows)
     gray = rgb_rows.reshape(-1, 7, 9, 3).sum(axis=-1)
     expected = conv2d(gray, filter_bank("edges"), padding="same")
@@ -113,7 +119,14 @@ def test_image_arrays_equal_rows(rgb_rows):
 )
 def test_image_shape(n_features, image_shape, expected):
     X = np.random.default_rng(2).random((3, n_features))
-    est = ConvFeatureTransformer(image_shape=image_shape).fit(X)
+    est = ConvFeatureTransformer(image_shape=image_shape)
+    if expected[0] == 1 and n_features > 1:  # a guessed strip
+        with pytest.warns(UserWarning, match="grayscale strip"):
+            est.fit(X)
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            est.fit(X)
     assert est.image_shape_ == expected
     assert est.image_shape == image_shape  # stored unchanged
     assert est.transform(X).shape == (3, int(np.prod(est.output_shape_)))
@@ -121,11 +134,11 @@ def test_image_shape(n_features, image_shape, expected):
 
 def test_small_maps_are_pooled_with_a_clipped_window():
     X = np.random.default_rng(3).random((4, 10))  # 1 x 10 strips
-    est = ConvFeatureTransformer(pool_size=3).fit(X)
+    est = ConvFeatureTransformer(pool_size=3, pool_stride=None, image_shape=(1, 10)).fit(X)
     assert est.pool_size_ == (1, 3)
-    assert est.output_shape_ == (1, 3, len(BANKS["edges"]))
-    est = ConvFeatureTransformer(pooling=None).fit(X)
-    assert est.pool_size_ is None and est.output_shape_ == est.conv_shape_ == (1, 10, 5)
+    assert est.output_shape_ == (1, 3, len(DEFAULT_FILTERS))
+    est = ConvFeatureTransformer(pooling=None, image_shape=(1, 10)).fit(X)
+    assert est.pool_size_ is None and est.output_shape_ == est.conv_shape_ == (1, 10, 6)
 
 
 # ---------------------------------------------------------------------------- filters
@@ -140,7 +153,7 @@ def test_random_filters(n_channels):
     assert est.kernels_.shape == (5, 3, 2, n_channels)
     np.testing.assert_array_equal(est.kernels_, clone(est).fit(X).kernels_)
     assert list(est.filter_names_) == [f"random{i}" for i in range(5)]
-    assert est.transform(X).shape == (5, 3 * 3 * 5)
+    assert est.transform(X).shape == (5, 5 * 5 * 5)
 
 
 def test_kmeans_learns_kernels_on_digits(digits):
@@ -150,7 +163,7 @@ def test_kmeans_learns_kernels_on_digits(digits):
     flat = est.kernels_.reshape(6, -1)
     np.testing.assert_allclose(flat.mean(axis=1), 0, atol=1e-12)  # blind to brightness
     np.testing.assert_allclose(np.linalg.norm(flat, axis=1), 1)
-    assert features.shape == (len(digits), 4 * 4 * 6)
+    assert features.shape == (len(digits), 7 * 7 * 6)
     np.testing.assert_array_equal(clone(est).fit(digits).kernels_, est.kernels_)
     # distinct kernels that are not just noise: neighbouring pixels correlate
     assert np.linalg.matrix_rank(flat) == 6
@@ -185,14 +198,14 @@ def test_feature_names_follow_the_output_order(digits):
     kernels = np.stack([np.ones((3, 3)), np.zeros((3, 3)), -np.ones((3, 3))])
     est = ConvFeatureTransformer(kernels, activation="identity").fit(digits)
     names = est.get_feature_names_out()
-    assert names.dtype == object and len(names) == 4 * 4 * 3
+    assert names.dtype == object and len(names) == 7 * 7 * 3
     assert list(names[:4]) == ["filter0_r0_c0", "filter1_r0_c0", "filter2_r0_c0", "filter0_r0_c1"]
-    assert names[-1] == "filter2_r3_c3"
+    assert names[-1] == "filter2_r6_c6"
     out = est.transform(digits)
     is_zero = np.array(["filter1_" in name for name in names])
     assert np.all(out[:, is_zero] == 0) and np.any(out[:, ~is_zero] != 0)
     default = ConvFeatureTransformer().fit(digits).get_feature_names_out()
-    assert default[0] == "sobel_x_r0_c0" and default[6] == "sobel_y_r0_c1"
+    assert default[0] == "sobel_x_r0_c0" and default[7] == "sobel_y_r0_c1"
 
 
 def test_pandas_output(digits):
@@ -255,6 +268,7 @@ def test_dtype_preserved(digits, dtype):
         ({"n_filters": 0}, np.ones((2, 9)), "n_filters must be an int >= 1"),
         ({"kernel_size": 0}, np.ones((2, 9)), "kernel_size must be an int >= 1"),
         ({"whiten": "yes"}, np.ones((2, 9)), "whiten must be True or False"),
+        ({"standardize": "yes"}, np.ones((2, 9)), "standardize must be True or False"),
         ({}, np.full((2, 3, 3), np.nan), "NaN"),
     ],
 )
@@ -300,3 +314,102 @@ def test_grid_search_over_a_conv_pipeline():
     assert len(search.cv_results_["params"]) == 16
     assert search.best_score_ > 0.9
     assert search.score(X, y) > 0.95
+
+
+# ------------------------------------------------------------------- issue 11 and 8
+
+
+def _extra_peak(fn, X) -> int:
+    """Peak bytes traced while ``fn(X)`` runs, minus the bytes of what it returns."""
+    tracemalloc.start()
+    try:
+        out = fn(X)
+        return tracemalloc.get_traced_memory()[1] - out.nbytes
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, bool, np.float32])
+def test_transform_memory_does_not_grow_with_n(dtype):
+    # item 11: uint8 input was copied whole to float64 (260 MiB for 10k 32x32x3 images)
+    rng = np.random.default_rng(0)
+    small, big = 2000, 4000
+    X = rng.integers(0, 2 if dtype is bool else 256, (big, 16, 16, 3)).astype(dtype)
+    est = ConvFeatureTransformer().fit(X[:50])
+    extra = {n: _extra_peak(est.transform, X[:n]) for n in (small, big)}
+    float64_copy = X[:big].size * 8
+    assert extra[big] < 0.5 * float64_copy, extra
+    assert extra[big] - extra[small] < 0.1 * float64_copy, extra
+    # and the same features as from floats
+    np.testing.assert_allclose(est.transform(X[:20]), est.transform(X[:20].astype(np.float64)),
+                               rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-5)
+
+
+def test_fit_on_integers_gives_float_features():
+    X = np.random.default_rng(1).integers(0, 256, (30, 8, 8), dtype=np.uint8)
+    out = ConvFeatureTransformer().fit_transform(X)
+    assert out.dtype == np.float64
+    np.testing.assert_allclose(out, ConvFeatureTransformer().fit_transform(X / 1.0))
+
+
+def test_kmeans_with_one_pixel_kernels():
+    # item 14: kernel_size=1 on grayscale gave all-zero kernels and features
+    X = np.random.default_rng(2).random((20, 64))
+    with pytest.raises(ValueError, match="kernel_size=1 on single-channel images.*kernel_size"):
+        ConvFeatureTransformer("kmeans", kernel_size=1, n_filters=4, random_state=0).fit(X)
+    rgb = np.random.default_rng(2).random((20, 6, 6, 3))  # colour: the patches are 3 values
+    est = ConvFeatureTransformer("kmeans", kernel_size=1, n_filters=2, random_state=0).fit(rgb)
+    assert np.all(np.linalg.norm(est.kernels_.reshape(2, -1), axis=1) > 0.5)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4, 4, 1), (2, 1, 1, 1, 1, 1)])
+def test_more_than_4_dimensions_names_the_accepted_shapes(shape):
+    # item 15: the message said "dim <= 2 is required"
+    with pytest.raises(ValueError, match=r"\(n, h \* w \* c\).*\(n, h, w\) or \(n, h, w, c\)"):
+        ConvFeatureTransformer().fit(np.zeros(shape))
+
+
+def test_flattened_colour_images_warn_with_the_shape_to_pass():
+    # item 16: 32x32x3 rows were silently read as 1x3072 strips
+    X = np.random.default_rng(3).random((3, 32 * 32 * 3))
+    with pytest.warns(UserWarning, match=r"1x3072 grayscale strip.*image_shape=\(32, 32, 3\)"):
+        ConvFeatureTransformer().fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ConvFeatureTransformer(image_shape=(32, 32, 3)).fit(X)
+
+
+def test_default_is_the_recommended_pipeline(digits):
+    # issue 8: the defaults are the README's conv -> StandardScaler, with overlapping pooling
+    from sklearn.preprocessing import StandardScaler
+
+    est = ConvFeatureTransformer(image_shape=(8, 8))
+    out = est.fit_transform(digits)
+    np.testing.assert_allclose(out.mean(axis=0), 0, atol=1e-10)
+    np.testing.assert_allclose(out.std(axis=0)[out.std(axis=0) > 0], 1)
+    plain = ConvFeatureTransformer(DEFAULT_FILTERS, image_shape=(8, 8), activation="abs",
+                                   pooling="avg", pool_size=2, pool_stride=1,
+                                   standardize=False)
+    np.testing.assert_allclose(out, StandardScaler().fit_transform(plain.fit_transform(digits)),
+                               atol=1e-10)
+    np.testing.assert_allclose(est.transform(digits[:7]), out[:7], atol=1e-12)
+    assert est.output_shape_ == (7, 7, 6)
+
+
+def test_default_pipeline_beats_the_raw_pixels():
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import make_pipeline
+
+    from sknnedu import NNClassifier
+
+    X, y = load_digits(return_X_y=True)
+    Xtr, Xte, ytr, yte = train_test_split(X / 16, y, test_size=0.25, stratify=y,
+                                          random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        pipe = make_pipeline(ConvFeatureTransformer(image_shape=(8, 8)),
+                             NNClassifier(max_iter=60, random_state=0)).fit(Xtr, ytr)
+        raw = NNClassifier(max_iter=60, random_state=0).fit(Xtr, ytr)
+    assert pipe.score(Xte, yte) >= raw.score(Xte, yte)
+    assert pipe.score(Xte, yte) > 0.97

@@ -16,7 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from sknnedu import NNClassifier
+from sknnedu import CNNClassifier, NNClassifier, NNRegressor
 from sknnedu.feature_extraction import ConvFeatureTransformer
 from sknnedu.persistence import TRUSTED_TYPES, LoadedModel, load_model, save_model
 
@@ -100,7 +100,8 @@ def test_joblib_round_trip_is_identical(models, digits, tmp_path, name):
 
 
 def test_trusted_types_are_the_project_classes():
-    names = {f"{c.__module__}.{c.__qualname__}" for c in (NNClassifier, ConvFeatureTransformer)}
+    classes = (NNClassifier, NNRegressor, CNNClassifier, ConvFeatureTransformer)
+    names = {f"{c.__module__}.{c.__qualname__}" for c in classes}
     assert set(TRUSTED_TYPES) == names
 
 
