@@ -463,7 +463,13 @@ default='relu'
                 )
             per_class = np.array([float(cw.get(c, 1.0)) for c in self.classes_.tolist()])
             weights = per_class[np.searchsorted(self.classes_, y)]
-        return weights if sample_weight is None else sample_weight * weights
+        weights = weights if sample_weight is None else sample_weight * weights
+        if not np.isfinite(weights.sum()):  # else a NaN loss reads as a diverging run
+            raise ValueError(
+                f"The sample weights times class_weight sum to {weights.sum()}; rescale "
+                "class_weight (only the ratios of the weights matter, and alpha's strength)."
+            )
+        return weights
 
     def _stratify(self, y):
         # as MLPClassifier: only a binary target is stratified (on "is it the positive

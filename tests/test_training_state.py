@@ -73,6 +73,18 @@ def test_bad_class_weight_values_are_refused(class_weight, method):
         check_is_fitted(est)
 
 
+@pytest.mark.parametrize("class_weight, sample_weight", [({0: 1e308}, None),
+                                                          ({0: 1e300}, 1e10)])
+def test_class_weights_whose_sum_overflows_are_refused(class_weight, sample_weight):
+    # each weight is finite, their sum is not: said as such, not as a diverging run
+    est = NNClassifier(hidden_layer_sizes=(10,), max_iter=3, class_weight=class_weight)
+    sw = None if sample_weight is None else np.full(len(Y), sample_weight)
+    with pytest.raises(ValueError, match="times class_weight sum to inf; rescale"):
+        est.fit(X, Y, sample_weight=sw)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(est)
+
+
 def test_good_class_weight_values_are_accepted():
     # zero is allowed (as a zero sample_weight), and numpy scalars are numbers
     est = NNClassifier(hidden_layer_sizes=(10,), max_iter=3, random_state=0,
