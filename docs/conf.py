@@ -33,7 +33,6 @@ extensions = [
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
-    "matplotlib.sphinxext.plot_directive",  # figures computed in a user-guide page
     "sknnedu_docs",  # sphinxext/: plain-text formulas of the docstrings, the PNG scraper
 ]
 
@@ -69,12 +68,6 @@ sphinx_gallery_conf = {
     "remove_config_comments": True,
     "min_reported_time": 10,
 }
-
-# -- Figures computed in the pages (.. plot::) -------------------------------
-plot_include_source = True
-plot_html_show_source_link = False
-plot_html_show_formats = False
-plot_formats = [("png", 90)]
 
 # -- HTML --------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"

@@ -34,6 +34,7 @@ LESSONS = (
     "plot_vanishing_gradients.py",
     "plot_optimizers.py",
     "plot_cat_filters.py",
+    "plot_cnn_filters.py",
     "plot_grid_search.py",
 )
 
