@@ -118,7 +118,16 @@ def test_conv2d_backward_matches_loops(case):
 
 @pytest.mark.parametrize(
     "stride, padding",
-    [(1, "same"), (2, "same"), (1, "valid"), (2, "valid"), (2, ((1, 0), (2, 1))), (3, 1)],
+    [
+        (1, "same"),
+        (2, "same"),
+        (1, "valid"),
+        (2, "valid"),
+        (2, ((1, 0), (2, 1))),
+        (3, 1),
+        ((1, 2), "same"),
+        ((2, 1), ((0, 1), (2, 0))),
+    ],
 )
 def test_conv2d_backward_matches_finite_differences(stride, padding):
     rng = np.random.default_rng(1)
