@@ -218,3 +218,15 @@ def test_a_refused_call_changes_nothing_either(fitted):
     with pytest.raises(ValueError):
         gradient_check(fitted, X[:5], np.array([0, 1, 2, 3, 10]))
     assert_same_state(vars(fitted), before)
+
+
+def test_a_random_state_instance_is_not_advanced():
+    # an unfitted model is initialised as fit would, from a copy of its random_state
+    rs = np.random.RandomState(0)
+    state = rs.get_state()
+    est = NNClassifier((5,), random_state=rs)
+    first = gradient_check(est, X[:40], Y[:40], return_details=True)
+    assert est.random_state is rs
+    assert_same_state(rs.get_state(), state)
+    second = gradient_check(est, X[:40], Y[:40], return_details=True)  # same start again
+    np.testing.assert_array_equal(first[1][0], second[1][0])
