@@ -61,11 +61,12 @@ def png_scraper(block, block_vars, gallery_conf):
             _seen[png] = stamp
             new.append(png)
     new.sort(key=lambda p: (_seen[p], p.name))
-    targets = []
+    rst = []
     for png, target in zip(new, block_vars["image_path_iterator"]):
         shutil.copyfile(png, target)
-        targets.append(target)
-    return figure_rst(targets, gallery_conf["src_dir"])
+        # one full-width image each, not a row of thumbnails: the PNGs are wide
+        rst.append(figure_rst([target], gallery_conf["src_dir"]))
+    return "".join(rst)
 
 
 # ``literal``, `interpreted text` (with an optional role before and _ or __ after)
