@@ -39,7 +39,7 @@ def small_cnn(**kw):
 
 def _manual_proba(cnn, images):
     """The forward pass rebuilt from the fitted arrays with the core functions."""
-    a = images.astype(np.float64)
+    a = (images.astype(np.float64) - cnn.input_mean_) / cnn.input_scale_
     for K, b in zip(cnn.conv_kernels_, cnn.conv_intercepts_):
         z = conv2d(a, K, padding=cnn.padding) + b
         a = np.maximum(z, 0)
@@ -249,6 +249,16 @@ def test_diverging_run_is_a_clear_error_and_leaves_it_unfitted(digits):
         cnn.fit(X, y)
     with pytest.raises(Exception, match="not fitted"):
         check_is_fitted(cnn)
+
+
+def test_raw_pixels_train_as_well_as_scaled_ones(digits):
+    # the input is standardised per channel with the training statistics
+    X, y = digits
+    scaled = quiet_fit(small_cnn(), X, y)
+    raw = quiet_fit(small_cnn(), X * 255, y)
+    np.testing.assert_allclose(raw.input_mean_, scaled.input_mean_ * 255, rtol=1e-4)
+    np.testing.assert_allclose(raw.predict_proba(X * 255), scaled.predict_proba(X),
+                               rtol=1e-3, atol=1e-4)
 
 
 def test_non_square_rows_warn_about_the_guessed_geometry():
