@@ -263,7 +263,8 @@ class BaseNetwork(BaseEstimator):
         else:
             self._fit_stochastic(X, Y, y, sample_weight, incremental, rng)
         if not all(np.isfinite(w).all() for w in self._params()):
-            self._diverged("the weights became non-finite", non_finite=True)
+            self._diverged("the weights became non-finite", len(self.loss_curve_),
+                           non_finite=True)
         return self
 
     def _weigh(self, y, sample_weight, incremental: bool):
@@ -344,6 +345,9 @@ class BaseNetwork(BaseEstimator):
 
     def _diverged(self, what: str, epoch: int | None = None,
                   non_finite: bool = False) -> None:
+        """Raise the divergence error. ``epoch`` counts every epoch of the model, as
+        ``loss_curve_`` does across warm starts and partial_fit calls; by default the
+        one under way (the loss became non-finite in it)."""
         epoch = len(self.loss_curve_) + 1 if epoch is None else epoch
         # MLPClassifier's words for the non-finite case, so that code matching them still does
         also = ("Solver produced non-finite parameter weights. The input data may contain "
@@ -368,7 +372,7 @@ class BaseNetwork(BaseEstimator):
         w_max = max(float(np.abs(w).max(initial=0)) for w in self._params())
         if w_max > 1e4 * (state["reference_weight"] + 1):
             self._diverged(f"the largest weight grew from {state['reference_weight']:.4g} "
-                           f"at initialisation to {w_max:.4g}", epoch=self.n_iter_)
+                           f"at initialisation to {w_max:.4g}", epoch=len(self.loss_curve_))
         if self.loss_ > 3 * state["reference_loss"] + 1:
             state["bad_epochs"] += 1
         else:
@@ -378,7 +382,7 @@ class BaseNetwork(BaseEstimator):
 
     def _loss_diverged(self) -> None:
         self._diverged(f"the training loss grew from {self._train_state['reference_loss']:.4g} "
-                       f"at initialisation to {self.loss_:.4g}", epoch=self.n_iter_)
+                       f"at initialisation to {self.loss_:.4g}", epoch=len(self.loss_curve_))
 
     def _loss_grad(self, net: Network, X, Y, sample_weight, training: bool = True) -> float:
         loss = net.loss_grad(X, Y, sample_weight, training=training)
@@ -546,7 +550,8 @@ class BaseNetwork(BaseEstimator):
                 self.loss_curve_.append(self.loss_)
                 self.gradient_norms_.append((norms / n_batches).tolist())
                 if not all(np.isfinite(w).all() for w in net.params):
-                    self._diverged("the weights became non-finite", non_finite=True)
+                    self._diverged("the weights became non-finite", len(self.loss_curve_),
+                                   non_finite=True)
                 self._check_divergence()
                 if self.verbose:
                     print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")

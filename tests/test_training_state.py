@@ -263,6 +263,22 @@ def test_diverged_partial_fit_leaves_the_fitted_model(Est):
 
 
 @pytest.mark.parametrize("Est", ESTIMATORS)
+@pytest.mark.parametrize("scale", [1e6, 1e200])  # a weight runs away; the loss overflows
+def test_a_diverged_call_names_the_epoch_of_loss_curve(Est, scale):
+    # epochs count as loss_curve_ does, across calls, whichever sign of divergence it is
+    kw = {"classes": np.arange(10)} if Est is NNClassifier else {}
+    est = Est(hidden_layer_sizes=(16,), solver="sgd", learning_rate_init=0.05, random_state=0)
+    for _ in range(3):
+        est.partial_fit(X, TARGETS[Est], **kw)
+    with pytest.raises(ValueError, match="Training diverged: .* at epoch 4 "):
+        est.partial_fit(X * scale, TARGETS[Est])
+    est = _fitted(Est)  # 5 epochs
+    est.set_params(warm_start=True)
+    with pytest.raises(ValueError, match="Training diverged: .* at epoch 6 "):
+        quiet(est, "fit", X * scale, TARGETS[Est])
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
 def test_a_refused_call_changes_nothing(Est):
     # errors other than divergence (here: the wrong number of features) roll back too
     est = _fitted(Est)
