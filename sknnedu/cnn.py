@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_array, check_X_y, validate_data
 from .conv import conv_geometry
 from .conv_layers import Conv2D, Flatten, Pool2D
 from .initializers import INITIALIZERS, resolve_init
-from .layers import Dense, Standardize
+from .layers import Dense, Rescale
 from .losses import OUTPUT_LOSSES
 from .neural_network import NNClassifier, init_dense
 
@@ -91,10 +91,11 @@ negative_slope
         order of ``(h, w, c)``.
     image_shape_ : tuple (h, w, c)
         The resolved input geometry.
-    input_mean_, input_scale_ : ndarray of shape (c,)
-        Mean and standard deviation of each channel over the training images: the
-        network sees ``(X - input_mean_) / input_scale_``, so raw 0-255 pixels and
-        [0, 1] pixels train alike (set in the first ``fit`` or ``partial_fit``).
+    input_scale_ : ndarray of shape (c,)
+        Root mean square of each channel over the training images: the network
+        sees ``X / input_scale_``, so raw 0-255 pixels and [0, 1] pixels train
+        alike (set by the first ``fit`` or ``partial_fit``; 0 stays 0, the value
+        of the zero padding).
     feature_map_shapes_ : list of tuple
         ``(h, w, c)`` after each conv + pooling layer.
     conv_activations_ : list of str
@@ -337,19 +338,14 @@ n_outputs_, out_activation_, n_features_in_
         return plan
 
     def _initialize_params(self, X, Y, rng) -> None:
-        # per-channel mean and standard deviation of the training pixels, in chunks
+        # per-channel root mean square of the training pixels, in chunks
         c = X.shape[-1]
-        total, total_sq = np.zeros(c), np.zeros(c)
+        total_sq = np.zeros(c)
         for start in range(0, len(X), 1024):
             chunk = X[start:start + 1024].reshape(-1, c).astype(np.float64)
-            total += chunk.sum(axis=0)
             total_sq += (chunk**2).sum(axis=0)
-        count = max(X.size // c, 1)
-        mean = total / count
-        std = np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
-        self.input_mean_ = mean.astype(X.dtype)
-        self.input_scale_ = np.where(std > 1e-12 * max(1.0, float(np.abs(mean).max())),
-                                     std, 1.0).astype(X.dtype)
+        rms = np.sqrt(total_sq / max(X.size // c, 1))
+        self.input_scale_ = np.where(rms > 0, rms, 1.0).astype(X.dtype)
         plan = self._geometry()
         self.conv_activations_ = [p["activation"] for p in plan]
         self.feature_map_shapes_ = [p["out_shape"] for p in plan]
@@ -372,7 +368,7 @@ n_outputs_, out_activation_, n_features_in_
             units, self.hidden_activations_, self.activation, self.init, rng, X.dtype)
 
     def _build_layers(self, dropout: float = 0.0, rng=None) -> list:
-        layers = [Standardize(self.input_mean_, self.input_scale_)]
+        layers = [Rescale(self.input_scale_)]
         plan_shapes = [self.image_shape_] + list(self.feature_map_shapes_)
         for i, (K, b, act) in enumerate(zip(self.conv_kernels_, self.conv_intercepts_,
                                             self.conv_activations_)):

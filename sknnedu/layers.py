@@ -153,38 +153,35 @@ class Dropout(Layer):
         return da
 
 
-class Standardize(Layer):
-    """Fixed standardisation of the input: ``a = (x - mu) / sigma``, per channel.
+class Rescale(Layer):
+    """Fixed rescaling of the input, per channel: ``a = x / s``.
 
-    The first layer of a :class:`~sknnedu.CNNClassifier`: ``mu`` and ``sigma``
-    are the mean and standard deviation of each channel over the training images
-    (fitted arrays, not learned by gradient descent), so raw 0-255 pixels and
-    [0, 1] pixels train alike. Applied batch by batch into a reused buffer, so the
-    data are never copied whole. Nothing upstream learns: no backward.
+    The first layer of a :class:`~sknnedu.CNNClassifier`: ``s`` is the root mean
+    square of each channel over the training images (a fitted array, not learned
+    by gradient descent), so raw 0-255 pixels and [0, 1] pixels train alike. No
+    mean is subtracted: 0 stays 0, the value of the zero padding, so a black
+    background meets the border without a false edge. Applied batch by batch into
+    a reused buffer, so the data are never copied whole. Nothing upstream learns.
 
     Parameters
     ----------
-    mean, scale : ndarray of shape (c,)
-        ``mu`` and ``sigma`` (broadcast over the last axis).
+    scale : ndarray of shape (c,)
+        ``s`` (broadcast over the last axis).
     """
 
-    def __init__(self, mean: np.ndarray, scale: np.ndarray) -> None:
-        self.mean = mean
+    def __init__(self, scale: np.ndarray) -> None:
         self.inv_scale = (1.0 / scale).astype(scale.dtype)
         self._out = None
 
     def forward(self, a_prev: np.ndarray, training: bool = False) -> np.ndarray:
-        """``(a_prev - mu) / sigma``, same shape as ``a_prev`` (float32 stays float32)."""
+        """``a_prev / s``, same shape as ``a_prev`` (float32 stays float32)."""
         out = self._out
-        dtype = np.result_type(a_prev.dtype, self.mean.dtype)
+        dtype = np.result_type(a_prev.dtype, self.inv_scale.dtype)
         if (out is None or out.shape[0] < a_prev.shape[0] or out.shape[1:] != a_prev.shape[1:]
                 or out.dtype != dtype):
             out = self._out = np.empty(a_prev.shape, dtype=dtype)
-        out = out[: a_prev.shape[0]]
-        np.subtract(a_prev, self.mean, out=out)
-        out *= self.inv_scale
-        return out
+        return np.multiply(a_prev, self.inv_scale, out=out[: a_prev.shape[0]])
 
     def backward(self, da: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
-        """``da / sigma`` (never needed in training: the input does not learn)."""
+        """``da / s`` (never needed in training: the input does not learn)."""
         return da * self.inv_scale if need_input_grad else None

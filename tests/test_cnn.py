@@ -39,7 +39,7 @@ def small_cnn(**kw):
 
 def _manual_proba(cnn, images):
     """The forward pass rebuilt from the fitted arrays with the core functions."""
-    a = (images.astype(np.float64) - cnn.input_mean_) / cnn.input_scale_
+    a = images.astype(np.float64) / cnn.input_scale_
     for K, b in zip(cnn.conv_kernels_, cnn.conv_intercepts_):
         z = conv2d(a, K, padding=cnn.padding) + b
         a = np.maximum(z, 0)
@@ -252,11 +252,13 @@ def test_diverging_run_is_a_clear_error_and_leaves_it_unfitted(digits):
 
 
 def test_raw_pixels_train_as_well_as_scaled_ones(digits):
-    # the input is standardised per channel with the training statistics
+    # the input is rescaled per channel by its root mean square in training
     X, y = digits
     scaled = quiet_fit(small_cnn(), X, y)
     raw = quiet_fit(small_cnn(), X * 255, y)
-    np.testing.assert_allclose(raw.input_mean_, scaled.input_mean_ * 255, rtol=1e-4)
+    np.testing.assert_allclose(raw.input_scale_, scaled.input_scale_ * 255, rtol=1e-4)
+    np.testing.assert_allclose(scaled.input_scale_, [np.sqrt(np.mean(X.astype(float) ** 2))],
+                               rtol=1e-5)
     np.testing.assert_allclose(raw.predict_proba(X * 255), scaled.predict_proba(X),
                                rtol=1e-3, atol=1e-4)
 
