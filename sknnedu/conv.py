@@ -477,16 +477,28 @@ def _run_chunks(n: int, chunk: int, work, make_buffers) -> None:
         for start in starts:
             work(start, min(start + chunk, n), bufs)
         return
-    local = threading.local()
+    # each thread takes the next chunk from a shared iterator (no future per chunk,
+    # so nothing grows with n) and stops at the first error of any thread
+    lock, failed = threading.Lock(), threading.Event()
+    chunks = iter(starts)
 
-    def task(start):
-        if not hasattr(local, "bufs"):
-            local.bufs = make_buffers()
-        work(start, min(start + chunk, n), local.bufs)
+    def worker():
+        bufs = make_buffers()
+        while not failed.is_set():
+            with lock:
+                start = next(chunks, None)
+            if start is None:
+                return
+            try:
+                work(start, min(start + chunk, n), bufs)
+            except BaseException:
+                failed.set()
+                raise
 
     with blas.single_threaded(), ThreadPoolExecutor(n_threads) as pool:
-        for _ in pool.map(task, starts):  # re-raises the first error
-            pass
+        futures = [pool.submit(worker) for _ in range(n_threads)]
+        for future in futures:
+            future.result()  # re-raises the first error
 
 
 def _reduce_chunk(z, size, stride, out, ufunc, tmp=None) -> None:

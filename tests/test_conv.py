@@ -490,3 +490,17 @@ def test_average_of_huge_values_does_not_overflow(dtype, big):
         fused = conv_pool2d(x, np.ones((1, 1, 1), dtype=dtype), pooling="avg")
     np.testing.assert_array_equal(fused, np.full((1, 1, 1, 1), big, dtype=dtype))
     np.testing.assert_allclose(avg_pool2d(-x, 2, stride=1), -x[:, :1, :1], rtol=1e-7)
+
+
+def test_threaded_chunks_stop_at_the_first_error(monkeypatch):
+    monkeypatch.setattr(conv, "N_THREADS", 2)
+    done = []
+
+    def work(start, stop, bufs):
+        if start == 3:
+            raise ArithmeticError("chunk 3")
+        done.append(start)
+
+    with pytest.raises(ArithmeticError, match="chunk 3"):
+        conv._run_chunks(1000, 1, work, dict)
+    assert len(done) < 999  # the other thread stopped too
