@@ -535,7 +535,8 @@ class BaseNetwork(BaseEstimator):
                         X_batch = X[rows]
                     else:
                         rows = order[start:stop]
-                        X_batch = (np.take(X, rows, axis=0, out=X_batch_buffer[:stop - start])
+                        X_batch = (np.take(X, rows, axis=0, out=X_batch_buffer[:stop - start],
+                                           mode="clip")  # "raise" would copy twice
                                    if dense else X[rows])
                     sw = None if sample_weight is None else sample_weight[rows]
                     loss = self._loss_grad(net, X_batch, Y[rows], sw)

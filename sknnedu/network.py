@@ -52,6 +52,10 @@ class Network:
     params, grads : lists of ndarray
         ``weights + biases`` and their gradients, in that fixed order (what the
         optimisers and :func:`pack` see).
+    grad_vector : ndarray of shape (n_params,) or None
+        All gradients as one vector: ``grads`` (and each layer's ``grads``) are
+        consecutive views of it, so that an optimiser steps all parameters with a
+        few whole-vector operations. None when the layers' dtypes differ.
     """
 
     def __init__(self, layers: list[Layer], loss: str, *, alpha: float = 0.0,
@@ -64,11 +68,13 @@ class Network:
         self.weights = [layer.params[0] for layer in learning]
         self.biases = [layer.params[1] for layer in learning]
         self.params = self.weights + self.biases
+        self.grad_vector = _gather_grads(learning)
         self.weight_grads = [layer.grads[0] for layer in learning]
         self.grads = self.weight_grads + [layer.grads[1] for layer in learning]
         self.runs_own_threads = any(layer.runs_own_threads for layer in layers)
         self.flops = max((layer.flops for layer in layers if not layer.runs_own_threads),
                          default=0.0)
+        self._first_learning = next((i for i, layer in enumerate(layers) if layer.params), 0)
         self._dz = self._scratch = None
 
     def forward(self, X, training: bool = False) -> np.ndarray:
@@ -115,8 +121,7 @@ class Network:
         dz *= dtype.type(1.0 / sw_sum)
         if sample_weight is not None:
             dz *= sample_weight.astype(dtype, copy=False)[:, None]
-        last = len(self.layers) - 1
-        first_learning = next(i for i, layer in enumerate(self.layers) if layer.params)
+        last, first_learning = len(self.layers) - 1, self._first_learning
         output = self.layers[last]
         assert isinstance(output, Dense)
         da = output.backward_dz(dz, need_input_grad=last > first_learning)
@@ -143,6 +148,24 @@ class Network:
             stop = min(start + chunk_size, n)
             out[start:stop] = self.forward(X[start:stop])
         return out
+
+
+def _gather_grads(learning: list[Layer]) -> np.ndarray | None:
+    """Move the layers' gradients into one vector, weights first, then biases.
+
+    Each layer's ``grads[i]`` is replaced by a view of the vector (its backward
+    writes into ``grads[i]`` in place, so it writes into the vector).
+    """
+    slots = [(layer, 0) for layer in learning] + [(layer, 1) for layer in learning]
+    arrays = [layer.grads[i] for layer, i in slots]
+    if not arrays or len({a.dtype for a in arrays}) != 1:
+        return None
+    vector = np.empty(sum(a.size for a in arrays), dtype=arrays[0].dtype)
+    start = 0
+    for (layer, i), a in zip(slots, arrays):
+        layer.grads[i] = vector[start:start + a.size].reshape(a.shape)
+        start += a.size
+    return vector
 
 
 def pack(arrays: list[np.ndarray]) -> np.ndarray:

@@ -6,6 +6,14 @@ count, current learning rate) lives in ``optimizer.state``, a dict of builtins
 and arrays, so an estimator can keep it between ``partial_fit`` calls and save
 it without pickling code.
 
+The optimiser sees all parameters as **one vector** theta (weights then biases,
+flattened, in order): its moments are each one vector (the arrays of ``state``
+are views of it) and a step is a handful of whole-vector numpy operations rather
+than a handful per array, then one subtraction per parameter array. When the
+gradients are themselves consecutive views of one vector (as a
+:class:`~sknnedu.network.Network` keeps them) that vector is used as it is;
+otherwise they are copied into one first.
+
 ========= =================================================================
 name      update, with learning rate eta and gradient g = dJ/dtheta
 ========= =================================================================
@@ -19,11 +27,35 @@ adam      m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g**2;
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
+def _views(vector: np.ndarray, like: list[np.ndarray]) -> list[np.ndarray]:
+    """``vector`` cut into consecutive views shaped like the arrays of ``like``."""
+    views, start = [], 0
+    for a in like:
+        views.append(vector[start:start + a.size].reshape(a.shape))
+        start += a.size
+    return views
+
+
+def _vector_of(arrays: list[np.ndarray]) -> np.ndarray | None:
+    """The 1-D array that ``arrays`` are consecutive views of, in order, or None."""
+    base = arrays[0].base if arrays else None
+    if not isinstance(base, np.ndarray) or base.ndim != 1 or not base.flags.c_contiguous:
+        return None
+    address = base.ctypes.data
+    for a in arrays:
+        if a.base is not base or not a.flags.c_contiguous or a.ctypes.data != address:
+            return None
+        address += a.nbytes
+    return base if address == base.ctypes.data + base.nbytes else None
+
+
 class Optimizer:
-    """Base class: learning-rate bookkeeping and the stopping rule.
+    """Base class: learning-rate bookkeeping, the stopping rule, theta as one vector.
 
     Parameters
     ----------
@@ -35,10 +67,11 @@ class Optimizer:
         A previous optimiser's ``state`` to continue from.
     """
 
+    n_slots = 0
+
     def __init__(self, params: list[np.ndarray], learning_rate_init: float = 0.001,
                  state: dict | None = None) -> None:
         self.learning_rate_init = float(learning_rate_init)
-        self._tmp: dict = {}
         if state is not None and state.get("kind") == type(self).__name__:
             self.state = state
         else:  # a state of another optimiser (say sgd's velocities) means nothing here
@@ -48,31 +81,49 @@ class Optimizer:
                 "t": 0,
                 "slots": [[np.zeros_like(p) for p in params] for _ in range(self.n_slots)],
             }
-
-    n_slots = 0
-
-    def _scratch(self, i: int, like: np.ndarray) -> np.ndarray:
-        """A reused temporary shaped like parameter i: steps allocate nothing."""
-        tmp = self._tmp.get(i)
-        if tmp is None or tmp.shape != like.shape or tmp.dtype != like.dtype:
-            tmp = self._tmp[i] = np.empty_like(like)
-        return tmp
+        dtype = np.result_type(*params) if params else np.float64
+        size = sum(p.size for p in params)
+        # each slot (velocity, moment) as one vector; the state's arrays become its views
+        self._slots = []
+        for slot in self.state["slots"]:
+            vector = np.empty(size, dtype=dtype)
+            for view, a in zip(_views(vector, params), slot):
+                view[...] = a
+            slot[:] = _views(vector, params)
+            self._slots.append(vector)
+        self._grad = np.empty(size, dtype=dtype)  # the gradients, when copied into one
+        self._step_vector = np.empty(size, dtype=dtype)  # what theta loses this step
+        self._step_views = _views(self._step_vector, params)
+        self._scratch = np.empty(size, dtype=dtype)
+        self._seen: tuple = ((), None)  # (the gradient arrays last seen, their vector)
 
     @property
     def learning_rate(self) -> float:
         return self.state["learning_rate"]
 
     def update_params(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
-        """Apply one step to every parameter array, in place."""
+        """One step, ``theta <- theta - step(dtheta)``, every array in place."""
         self.state["t"] += 1
-        self._begin_step()
-        for i, (p, g) in enumerate(zip(params, grads)):
-            self._step(i, p, g)
+        self._step(self._gradient_vector(grads))
+        for p, s in zip(params, self._step_views):  # views of self._step_vector
+            p -= s
 
-    def _begin_step(self) -> None:
-        """Work shared by all parameter arrays of one step (none by default)."""
+    def _gradient_vector(self, grads: list[np.ndarray]) -> np.ndarray:
+        """dtheta as one vector: the one the gradients are views of, or a copy."""
+        seen, vector = self._seen
+        if len(seen) != len(grads) or any(a is not b for a, b in zip(seen, grads)):
+            vector = _vector_of(grads)
+            if vector is not None and vector.dtype != self._grad.dtype:
+                vector = None
+            self._seen = (list(grads), vector)
+        if vector is None:
+            vector = self._grad
+            for view, g in zip(_views(vector, grads), grads):
+                view[...] = g
+        return vector
 
-    def _step(self, i: int, param: np.ndarray, grad: np.ndarray) -> None:
+    def _step(self, grad: np.ndarray) -> None:
+        """Write into ``self._step_vector`` what theta loses for the gradient vector ``grad``."""
         raise NotImplementedError
 
     def iteration_ends(self, time_step: int) -> None:
@@ -108,22 +159,19 @@ class SGD(Optimizer):
                  nesterov=True, power_t=0.5, state=None):
         super().__init__(params, learning_rate_init, state)
         self.lr_schedule = lr_schedule
-        self.momentum = momentum
+        self.momentum = float(momentum)
         self.nesterov = nesterov
         self.power_t = power_t
 
-    def _step(self, i, param, grad):
-        v = self.state["slots"][0][i]
-        tmp = self._scratch(i, param)
-        np.multiply(grad, param.dtype.type(self.learning_rate), out=tmp)  # eta g
-        v *= self.momentum
-        v -= tmp
-        if self.nesterov:
-            param -= tmp
-            np.multiply(v, self.momentum, out=tmp)
-            param += tmp
-        else:
-            param += v
+    def _step(self, grad):
+        (v,), step, tmp = self._slots, self._step_vector, self._scratch
+        np.multiply(grad, self.learning_rate, out=step)  # eta g
+        v *= self.momentum  # v <- mu v - eta g
+        v -= step
+        if self.nesterov:  # theta <- theta + mu v - eta g
+            step -= np.multiply(v, self.momentum, out=tmp)
+        else:  # theta <- theta + v
+            np.negative(v, out=step)
 
     def iteration_ends(self, time_step):
         if self.lr_schedule == "invscaling":
@@ -161,21 +209,19 @@ class RMSProp(Optimizer):
 
     def __init__(self, params, learning_rate_init=0.001, rho=0.9, epsilon=1e-8, state=None):
         super().__init__(params, learning_rate_init, state)
-        self.rho = rho
-        self.epsilon = epsilon
+        self.rho = float(rho)
+        self.epsilon = float(epsilon)
 
-    def _step(self, i, param, grad):
-        s = self.state["slots"][0][i]
-        tmp = self._scratch(i, param)
-        np.multiply(grad, grad, out=tmp)  # s += (1 - rho) (g**2 - s)
-        tmp -= s
-        tmp *= 1 - self.rho
-        s += tmp
-        np.sqrt(s, out=tmp)
-        tmp += self.epsilon
-        np.divide(grad, tmp, out=tmp)
-        tmp *= param.dtype.type(self.learning_rate)
-        param -= tmp
+    def _step(self, grad):
+        (s,), step = self._slots, self._step_vector
+        np.multiply(grad, grad, out=step)  # s += (1 - rho) (g**2 - s)
+        step -= s
+        step *= 1 - self.rho
+        s += step
+        np.sqrt(s, out=step)  # eta g / (sqrt(s) + eps)
+        step += self.epsilon
+        np.divide(grad, step, out=step)
+        step *= self.learning_rate
 
 
 class Adam(Optimizer):
@@ -196,31 +242,25 @@ class Adam(Optimizer):
     def __init__(self, params, learning_rate_init=0.001, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, state=None):
         super().__init__(params, learning_rate_init, state)
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
+        self.beta_1 = float(beta_1)
+        self.beta_2 = float(beta_2)
+        self.epsilon = float(epsilon)
 
-    def _begin_step(self):
+    def _step(self, grad):
+        (m, v), step = self._slots, self._step_vector
         t = self.state["t"]  # the bias-corrected step size of this step
-        self._lr_t = (self.learning_rate * np.sqrt(1 - self.beta_2**t)
-                      / (1 - self.beta_1**t))
-
-    def _step(self, i, param, grad):
-        m = self.state["slots"][0][i]
-        v = self.state["slots"][1][i]
-        tmp = self._scratch(i, param)
-        np.subtract(grad, m, out=tmp)  # m += (1 - b1) (g - m), in place
-        tmp *= 1 - self.beta_1
-        m += tmp
-        np.multiply(grad, grad, out=tmp)  # v += (1 - b2) (g**2 - v)
-        tmp -= v
-        tmp *= 1 - self.beta_2
-        v += tmp
-        np.sqrt(v, out=tmp)
-        tmp += self.epsilon
-        np.divide(m, tmp, out=tmp)
-        tmp *= param.dtype.type(self._lr_t)
-        param -= tmp
+        lr_t = self.learning_rate * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
+        np.subtract(grad, m, out=step)  # m += (1 - b1) (g - m)
+        step *= 1 - self.beta_1
+        m += step
+        np.multiply(grad, grad, out=step)  # v += (1 - b2) (g**2 - v)
+        step -= v
+        step *= 1 - self.beta_2
+        v += step
+        np.sqrt(v, out=step)  # lr_t m / (sqrt(v) + eps)
+        step += self.epsilon
+        np.divide(m, step, out=step)
+        step *= lr_t
 
 
 OPTIMIZERS = {"sgd": SGD, "rmsprop": RMSProp, "adam": Adam}
