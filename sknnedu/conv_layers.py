@@ -91,8 +91,18 @@ def _run_parts(m: int, n_parts: int, work) -> None:
             future.result()  # re-raises an error of the part
 
 
+#: Scratch arrays keep room for at most this many samples more than twice the batch:
+#: after one big forward (a validation set) the next training batch shrinks them back.
+KEEP_SAMPLES = 512
+
+
 class _Buffers:
-    """Named scratch arrays ``(m, *shape)``, reused while ``m`` fits and ``shape`` is unchanged."""
+    """Named scratch arrays ``(m, *shape)``, reused while ``m`` fits and ``shape`` is unchanged.
+
+    A buffer much larger than the batch (more than ``max(2 m, KEEP_SAMPLES)``
+    samples) is replaced by one of the batch's size, so that a one-off big batch
+    does not hold its memory for the rest of a fit.
+    """
 
     def __init__(self):
         self._arrays: dict[str, np.ndarray] = {}
@@ -100,7 +110,8 @@ class _Buffers:
     def get(self, name: str, m: int, shape: tuple, dtype, fill: float | None = None):
         """A view ``[:m]`` of the buffer ``name``; a new buffer is filled with ``fill``."""
         buf = self._arrays.get(name)
-        if buf is None or buf.shape[1:] != shape or buf.shape[0] < m or buf.dtype != dtype:
+        fits = buf is not None and m <= buf.shape[0] <= max(2 * m, KEEP_SAMPLES)
+        if not fits or buf.shape[1:] != shape or buf.dtype != dtype:
             buf = np.empty((max(m, 1), *shape), dtype=dtype)
             if fill is not None:
                 buf.fill(fill)

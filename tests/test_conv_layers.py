@@ -307,3 +307,24 @@ def test_a_training_step_allocates_no_batch_sized_arrays():
         tracemalloc.stop()
     batch_of_maps = x.size * 16 * 4  # the first layer's output, float32
     assert peak < batch_of_maps / 2, f"{peak} bytes allocated in a step"
+
+
+def test_buffers_shrink_back_after_one_big_batch(monkeypatch):
+    monkeypatch.setattr(conv_layers, "KEEP_SAMPLES", 8)
+    layers = [make_conv(k=4, c=1)[0], Pool2D("max", 2), Flatten()]
+
+    def step(m):
+        a = np.random.default_rng(m).standard_normal((m, 6, 6, 1))
+        for layer in layers:
+            a = layer.forward(a, training=True)
+        d = np.ones_like(a)
+        for layer in reversed(layers):
+            d = layer.backward(d)
+        return a
+
+    step(4)
+    step(100)  # e.g. a validation set in one batch
+    small = step(4).copy()
+    for layer in layers[:2]:
+        assert max(b.shape[0] for b in layer._bufs._arrays.values()) <= 8
+    np.testing.assert_allclose(small, step(4))
