@@ -8,7 +8,7 @@ backpropagation reaches every weight of its first convolution layer through the
 pooling and the second convolution (``dK = sum over positions of patch^T dz``).
 
 This example trains the default CNN on 75% of the digits, reports its hold-out
-accuracy, draws the 16 learned 3x3 kernels beside the notes' hand-made ones, and
+accuracy, draws the 32 learned 3x3 kernels beside the notes' hand-made ones, and
 shows the cat (``skimage.data.chelsea()``, in gray) through both banks: the
 learned kernels are :func:`sknnedu.conv.conv2d` kernels like any other
 (``cnn.conv_kernels_[0]`` has the layout ``(k, fh, fw, c)``), so they go straight
@@ -45,9 +45,9 @@ HAND_MADE = ["sobel_x", "sobel_y", "laplacian", "sharpen", "gaussian_blur", "emb
 # %%
 # The code
 # --------
-# ``CNNClassifier()`` at its defaults: two convolution layers (16 and 32 filters
+# ``CNNClassifier()`` at its defaults: two convolution layers (32 filters each
 # of 3x3, ReLU, 2x2 max pooling) and a dense layer of 64 units. The fitted
-# ``conv_kernels_[0]`` are 16 kernels of shape ``(3, 3, 1)``.
+# ``conv_kernels_[0]`` are 32 kernels of shape ``(3, 3, 1)``.
 
 def main(out_dir: str | Path | None = None) -> dict:
     """Train the CNN on digits, draw its first-layer kernels and the cat through them."""
@@ -60,12 +60,12 @@ def main(out_dir: str | Path | None = None) -> dict:
         warnings.simplefilter("ignore", ConvergenceWarning)
         cnn = CNNClassifier(random_state=0).fit(X_train, y_train)
     accuracy = cnn.score(X_test, y_test)
-    learned = cnn.conv_kernels_[0]  # (16, 3, 3, 1)
+    learned = cnn.conv_kernels_[0]  # (32, 3, 3, 1)
 
     fig = plt.figure(figsize=(12, 7))
     left, right = fig.subfigures(1, 2, width_ratios=[2, 1.2])
     plot_filters(learned[..., 0], [f"learned {i}" for i in range(len(learned))],
-                 annotate=False, ncols=4, fig=left)
+                 annotate=False, ncols=8, fig=left)
     left.suptitle(f"CNNClassifier's first layer, learned on digits "
                   f"(hold-out accuracy {accuracy:.3f})")
     plot_filters({name: FILTERS[name] for name in HAND_MADE}, ncols=2, fig=right)

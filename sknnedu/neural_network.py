@@ -288,17 +288,18 @@ default='relu'
         return self._fit(X, y, sample_weight, incremental=False)
 
     @available_if(BaseNetwork._stochastic)
-    def partial_fit(self, X, y, classes=None, sample_weight=None) -> NNClassifier:
+    def partial_fit(self, X, y, sample_weight=None, classes=None) -> NNClassifier:
         """One epoch over X and y, continuing from the current weights.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
+        sample_weight : array-like of shape (n_samples,), default=None
         classes : array-like of shape (n_classes,), default=None
             Every class of the whole stream; required on the first call
-            (except for a multilabel indicator ``y``).
-        sample_weight : array-like of shape (n_samples,), default=None
+            (except for a multilabel indicator ``y``). Pass it by name: its place
+            after ``sample_weight`` is MLPClassifier's (scikit-learn 1.9).
 
         Returns
         -------

@@ -128,8 +128,8 @@ def test_cat_filters_lesson(run_example):
 def test_cnn_filters_lesson(run_example):
     result, printed = run_example("plot_cnn_filters")
     assert result["accuracy"] > 0.95  # the default CNN on a quarter of the digits
-    assert result["kernels_shape"] == (16, 3, 3, 1)
-    assert result["cat_maps_shape"] == (300, 451, 16)
+    assert result["kernels_shape"] == (32, 3, 3, 1)
+    assert result["cat_maps_shape"] == (300, 451, 32)
     assert "nearly sum to zero" in printed
 
 
