@@ -593,7 +593,8 @@ default='relu'
     >>> from sknnedu import NNRegressor
     >>> X = np.linspace(-3, 3, 200)[:, None]
     >>> y = np.sin(X).ravel()
-    >>> reg = NNRegressor((32,), activation="tanh", solver="lbfgs", random_state=0).fit(X, y)
+    >>> reg = NNRegressor(hidden_layer_sizes=(32,), activation="tanh", solver="lbfgs",
+    ...                   random_state=0).fit(X, y)
     >>> reg.score(X, y) > 0.95
     True
     """
