@@ -18,13 +18,14 @@ The model every command uses is :func:`conv_pipeline`::
     image -> conv2d with 6 fixed 3x3 kernels (4 Sobel gradients, the Laplacian
              and the centre pixel), 'same' padding
           -> |z|                      (the sign of an edge does not matter)
-          -> 2x2 average pooling,     (a little translation invariance)
-             stride 1
+          -> 2x2 average pooling      (a little translation invariance)
           -> standardised             (features of mean 0, variance 1, whatever the
                                        images' contrast and number of channels)
           -> NNClassifier(hidden_layer_sizes, activation)
 
-The first four steps are ``ConvFeatureTransformer``'s defaults.
+The first four steps are ``ConvFeatureTransformer``'s defaults, but with
+non-overlapping pooling windows (``pool_stride=None``): 4 times fewer features
+for the network on large images, as accurate on the digits with 128 hidden units.
 
 Expected failures (a missing path, an empty folder, a corrupt model, a model
 that is not a fitted classifier, an image size too large, running out of
@@ -110,12 +111,12 @@ def conv_pipeline(
 ) -> Pipeline:
     """The pipeline of ``sknnedu demo`` and ``sknnedu train``.
 
-    ``ConvFeatureTransformer`` with its defaults (the kernels :data:`FILTER_NAMES`,
-    ``|z|``, 2x2 average pooling with stride 1, standardised features) and an
-    :class:`~sknnedu.NNClassifier`: on the digits an image of 8x8 pixels becomes
-    ``7 * 7 * 6 = 294`` features. Standardising keeps the network's inputs near
-    unit scale, which the summed responses of colour images (up to ``4 c`` for a
-    Sobel kernel) are not.
+    ``ConvFeatureTransformer(pool_stride=None)``, its defaults (the kernels
+    :data:`FILTER_NAMES`, ``|z|``, 2x2 average pooling, standardised features)
+    with non-overlapping pooling windows, and an :class:`~sknnedu.NNClassifier`:
+    on the digits an image of 8x8 pixels becomes ``4 * 4 * 6 = 96`` features.
+    Standardising keeps the network's inputs near unit scale, which the summed
+    responses of colour images (up to ``4 c`` for a Sobel kernel) are not.
 
     Parameters
     ----------
@@ -136,7 +137,7 @@ def conv_pipeline(
         Steps ``'conv'`` and ``'nn'``, unfitted.
     """
     return Pipeline([
-        ("conv", ConvFeatureTransformer(image_shape=tuple(image_shape))),
+        ("conv", ConvFeatureTransformer(image_shape=tuple(image_shape), pool_stride=None)),
         ("nn", NNClassifier(hidden_layer_sizes, activation, max_iter=max_iter,
                             random_state=random_state)),
     ])
@@ -221,8 +222,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     sizes = list(settings.sizes)
 
     conv = _grid_search(
-        "ConvFeatureTransformer(6 kernels, |z|, avg-pool 2 stride 1, standardised) "
-        "-> NNClassifier",
+        "ConvFeatureTransformer(6 kernels, |z|, avg-pool 2, standardised) -> NNClassifier",
         conv_pipeline((8, 8), max_iter=settings.max_iter),
         {"nn__activation": list(NOTES_ACTIVATIONS), "nn__hidden_layer_sizes": sizes},
         X_train, y_train, cv=cv, n_jobs=args.n_jobs)
@@ -353,18 +353,19 @@ def _plot_grids(fig, conv: GridSearchCV, mlp: GridSearchCV) -> None:
 # train
 # ----------------------------------------------------------------------------------------
 def _first_image_hw(folder: str) -> tuple[int, int] | None:
-    """(h, w) of the first image load_image_folder would read, None if there is none."""
-    from .datasets import _class_files, load_image
+    """(h, w) of the first image load_image_folder would read (from its header only).
+
+    None if there is none or its header cannot be read: load_image_folder then
+    says what is wrong.
+    """
+    from .datasets import _class_files, _image_hw
 
     root = Path(folder)
     if not root.is_dir():
-        return None  # load_image_folder says what is wrong
+        return None
     for _, files in _class_files(root):
-        for file in files:
-            try:
-                return load_image(file, as_gray=True).shape[:2]
-            except ValueError:
-                return None  # load_image_folder reports it
+        if files:
+            return _image_hw(str(files[0]))
     return None
 
 

@@ -169,6 +169,23 @@ def _read_pil(path: str, size: tuple[int, int] | None) -> np.ndarray | None:
             raise _decode_error(path, exc) from exc
 
 
+def _image_hw(path: str) -> tuple[int, int] | None:
+    """(h, w) of an image as it will load (EXIF orientation applied), from its header only.
+
+    None when Pillow cannot read the header; decoding then tells what is wrong.
+    """
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            if im.getexif().get(_ORIENTATION) in _TRANSPOSED:
+                h, w = w, h
+            return h, w
+    except MemoryError:
+        raise
+    except Exception:  # not an image Pillow knows: let the decoder report it
+        return None
+
+
 def _resize(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Lanczos resize of a float (h, w[, c]) image in [0, 1], channel by channel."""
     channels = img[..., None] if img.ndim == 2 else img
