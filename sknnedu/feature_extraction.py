@@ -373,7 +373,10 @@ class ConvFeatureTransformer(TransformerMixin, BaseEstimator):
 
     @staticmethod
     def _check_finite(out: np.ndarray) -> None:
-        bad = ~np.isfinite(out).all(axis=1)
+        """Refuse non-finite features, checking ~1M values at a time (no (n, f) mask)."""
+        bad = np.zeros(len(out), dtype=bool)
+        for rows in _row_blocks(out):
+            bad[rows] = ~np.isfinite(out[rows]).all(axis=1)
         if bad.any():
             raise ValueError(
                 f"The convolution overflowed {out.dtype} on {bad.sum()} image(s) of X (the "
@@ -620,21 +623,29 @@ def _mean_and_scale(out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     not overflow. A standard deviation below ``10 eps`` of that size (a constant column,
     up to rounding) becomes 1, so constant features are only centred.
     """
-    size = np.abs(out).max(axis=0).astype(np.float64) if len(out) else np.zeros(out.shape[1])
+    # ~1M values (8 MB of float64) at a time: no copy of out
+    size = np.zeros(out.shape[1])
+    for rows in _row_blocks(out):
+        np.maximum(size, np.abs(out[rows]).max(axis=0), out=size)
     size[size == 0] = 1.0
     mean = np.zeros(out.shape[1])
     std = np.zeros(out.shape[1])
-    step = max(1, (1 << 20) // max(1, out.shape[1]))  # float64 copies of ~8 MB at a time
-    for start in range(0, len(out), step):
-        mean += (out[start : start + step] / size).sum(axis=0)
+    for rows in _row_blocks(out):
+        mean += (out[rows] / size).sum(axis=0)
     mean /= max(len(out), 1)
-    for start in range(0, len(out), step):
-        std += (((out[start : start + step] / size) - mean) ** 2).sum(axis=0)
+    for rows in _row_blocks(out):
+        std += (((out[rows] / size) - mean) ** 2).sum(axis=0)
     std = np.sqrt(std / max(len(out), 1))
     scale = std * size
     # constant up to rounding, or a spread so small it underflows in out's dtype
     constant = (std < 10 * np.finfo(out.dtype).eps) | (scale < np.finfo(out.dtype).tiny)
     return mean * size, np.where(constant, 1.0, scale)
+
+
+def _row_blocks(out: np.ndarray, n_values: int = 1 << 20):
+    """Slices of about ``n_values`` values of the rows of a 2-D array."""
+    step = max(1, n_values // max(1, out.shape[1]))
+    return (slice(start, start + step) for start in range(0, len(out), step))
 
 
 def _unique(names: list[str]) -> list[str]:
