@@ -338,14 +338,16 @@ n_outputs_, out_activation_, n_features_in_
             h, w, c = ph, pw, n
         return plan
 
-    def _initialize_params(self, X, Y, rng) -> None:
-        # per-channel root mean square of the training pixels, in chunks
+    def _initialize_params(self, X, Y, rng, sample_weight=None) -> None:
+        # per-channel root mean square of the training pixels (weighted as the samples), in chunks
         c = X.shape[-1]
+        w = np.ones(len(X)) if sample_weight is None else sample_weight
         total_sq = np.zeros(c)
         for start in range(0, len(X), 1024):
-            chunk = X[start:start + 1024].reshape(-1, c).astype(np.float64)
-            total_sq += (chunk**2).sum(axis=0)
-        rms = np.sqrt(total_sq / max(X.size // c, 1))
+            chunk = X[start:start + 1024].astype(np.float64)  # (m, h, w, c)
+            total_sq += w[start:start + 1024] @ (chunk**2).reshape(len(chunk), -1, c).sum(axis=1)
+        pixels = int(np.prod(X.shape[1:-1]))
+        rms = np.sqrt(total_sq / max(float(w.sum()) * pixels, 1e-300))
         self.input_scale_ = np.where(rms > 0, rms, 1.0).astype(X.dtype)
         plan = self._geometry()
         self.conv_activations_ = [p["activation"] for p in plan]

@@ -253,7 +253,7 @@ class BaseNetwork(BaseEstimator):
             )
         rng = check_random_state(self.random_state)
         if first_pass:
-            self._initialize_params(X, Y, rng)
+            self._initialize_params(X, Y, rng, sample_weight)
             self._start_training()
         else:
             self._check_architecture()

@@ -92,7 +92,7 @@ def gradient_check(estimator: BaseNetwork, X, y, *, sample_weight=None, h: float
     Y, yv = est._targets(yv, np.float64, False, not fitted)
     sw = est._weigh(yv, check_sample_weight(sample_weight, Xv.shape[0]), False)
     if not fitted:
-        est._initialize_params(Xv, Y, check_random_state(est.random_state))
+        est._initialize_params(Xv, Y, check_random_state(est.random_state), sw)
     net = est._network()
 
     def loss_and_grad(theta):

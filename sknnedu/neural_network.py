@@ -45,7 +45,7 @@ class _DenseNetwork(BaseNetwork):
     def _fitted_architecture(self) -> list[tuple[int, str]]:
         return [(c.shape[1], a) for c, a in zip(self.coefs_, self.hidden_activations_)]
 
-    def _initialize_params(self, X, Y, rng) -> None:
+    def _initialize_params(self, X, Y, rng, sample_weight=None) -> None:
         layers = self._hidden_layers()
         self.hidden_activations_ = [act for _, act in layers]
         self.n_outputs_ = Y.shape[1]
