@@ -618,7 +618,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict = sub.add_parser(
         "predict", help="classify images with a saved model",
         description="Print 'path<TAB>class<TAB>probability' for each IMAGE, read as the "
-                    "training images were (size, grayscale).")
+                    "training images were (size, grayscale). An unreadable IMAGE gets an "
+                    "error line on stderr instead, the others are still classified, and the "
+                    "exit status is 2.")
     predict.add_argument("model", metavar="MODEL", help="a model saved by 'sknnedu train'")
     predict.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
     predict.set_defaults(func=_cmd_predict)
