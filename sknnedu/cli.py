@@ -3,12 +3,14 @@
 ::
 
     sknnedu demo [--quick] [--out DIR] [--n-jobs N]
-    sknnedu train FOLDER --out MODEL [--image-size H W] [--gray] [--search] [--cv K]
+    sknnedu train FOLDER --out MODEL [--model conv|cnn] [--image-size H W] [--gray]
+                  [--search] [--cv K]
     sknnedu predict MODEL IMAGE...
 
 ``demo`` compares the notes' four activations on scikit-learn's 8x8 digits with
 a convolutional pipeline (``ConvFeatureTransformer -> NNClassifier``), next to
-plain ``MLPClassifier``, and draws the results. ``train`` fits the same kind of
+plain ``MLPClassifier`` and a :class:`~sknnedu.CNNClassifier` at its defaults, and
+draws the results. ``train --model cnn`` trains a CNNClassifier instead of the pipeline. ``train`` fits the same kind of
 pipeline on a folder of labelled images (one subfolder per class) and saves it
 with :func:`sknnedu.persistence.save_model`; ``predict`` reads new images the
 way the training images were read and prints one line per image.
@@ -60,6 +62,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from . import __version__
+from .cnn import CNNClassifier
 from .feature_extraction import DEFAULT_FILTERS, ConvFeatureTransformer
 from .filters import filter_bank
 from .neural_network import NNClassifier
@@ -202,10 +205,11 @@ class DemoSettings:
     sizes: tuple
     max_iter: int
     cv: int
+    cnn_max_iter: int = 100
 
 
 DEMO = DemoSettings(sizes=((64,), (128,), (256,)), max_iter=200, cv=3)
-QUICK_DEMO = DemoSettings(sizes=((64,),), max_iter=40, cv=2)
+QUICK_DEMO = DemoSettings(sizes=((64,),), max_iter=40, cv=2, cnn_max_iter=10)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -232,6 +236,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         {"activation": list(MLP_ACTIVATIONS), "hidden_layer_sizes": sizes},
         X_train, y_train, cv=cv, n_jobs=args.n_jobs)
 
+    print("\n== CNNClassifier (defaults: two 32-filter 3x3 convolutions, 2x2 max pooling, "
+          "(64,) dense), trained end to end", flush=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        cnn = CNNClassifier(image_shape=(8, 8), max_iter=settings.cnn_max_iter,
+                            random_state=0).fit(X_train, y_train)
+    cnn_acc = cnn.score(X_test, y_test)
+    print(f"  {cnn.n_iter_} epochs")
+
     conv_pred = conv.predict(X_test)
     conv_acc = accuracy_score(y_test, conv_pred)
     mlp_acc = mlp.score(X_test, y_test)
@@ -239,6 +252,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
           f"{len(X_train)})")
     print(f"  conv + NNClassifier  {conv_acc:.4f}   {_short_params(conv.best_params_)}")
     print(f"  MLPClassifier        {mlp_acc:.4f}   {_short_params(mlp.best_params_)}")
+    print(f"  CNNClassifier        {cnn_acc:.4f}   (defaults, no search)")
     print(_format_confusion(confusion_matrix(y_test, conv_pred), digits.target_names))
 
     paths = _demo_pictures(Path(args.out), conv, mlp, X_test, y_test, conv_pred)
@@ -426,6 +440,16 @@ def _check_train_size(image_size: Sequence[int] | None) -> None:
             f"{DEFAULT_IMAGE_SIZE[0]} {DEFAULT_IMAGE_SIZE[1]} is usually plenty")
 
 
+MODELS = {
+    "conv": "ConvFeatureTransformer (fixed named filters) -> NNClassifier",
+    "cnn": "CNNClassifier (convolutions learned end to end)",
+}
+
+
+def _describe_model(kind: str) -> str:
+    return MODELS[kind]
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     _check_train_size(args.image_size)
     out = Path(args.out)
@@ -443,12 +467,16 @@ def _cmd_train(args: argparse.Namespace) -> int:
     n_folds = int(min(args.cv, counts.min()))
     cv = StratifiedKFold(n_folds, shuffle=True, random_state=0)
 
-    model = conv_pipeline(ds.image_shape)
+    if args.model == "cnn":
+        model, prefix = CNNClassifier(image_shape=ds.image_shape, random_state=0), ""
+    else:
+        model, prefix = conv_pipeline(ds.image_shape), "nn__"
+    print(f"model: {_describe_model(args.model)}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         if args.search:
-            grid = {"nn__activation": list(NOTES_ACTIVATIONS),
-                    "nn__hidden_layer_sizes": [(64,), (128,)]}
+            grid = {f"{prefix}activation": list(NOTES_ACTIVATIONS),
+                    f"{prefix}hidden_layer_sizes": [(64,), (128,)]}
             search = _grid_search("grid search", model, grid, ds.data, y, cv=cv,
                                   n_jobs=args.n_jobs, verbose=0)
             model = search.best_estimator_
@@ -606,6 +634,9 @@ def build_parser() -> argparse.ArgumentParser:
                             f"when all images share one up to {MAX_SIDE}x{MAX_SIDE}, else "
                             f"{DEFAULT_IMAGE_SIZE[0]}x{DEFAULT_IMAGE_SIZE[1]})")
     train.add_argument("--gray", action="store_true", help="convert the images to grayscale")
+    train.add_argument("--model", choices=sorted(MODELS), default="conv",
+                       help="conv: fixed filters then a dense network; cnn: a convolutional "
+                            "network that learns its filters (default: %(default)s)")
     train.add_argument("--search", action="store_true",
                        help="grid-search the activation and hidden layer size")
     train.add_argument("--cv", type=_int_at_least(2), default=5, metavar="K",

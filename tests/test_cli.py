@@ -21,7 +21,7 @@ from sknnedu.cli import main
 from sknnedu.persistence import load_model, save_model
 
 CLASSES = ("checker", "horizontal", "vertical")
-TINY_DEMO = cli.DemoSettings(sizes=((8,),), max_iter=3, cv=2)
+TINY_DEMO = cli.DemoSettings(sizes=((8,),), max_iter=3, cv=2, cnn_max_iter=2)
 
 
 def _pattern(kind: str, phase: int, size: int = 16, width: int = 2) -> np.ndarray:
@@ -366,3 +366,25 @@ def test_train_never_holds_every_photo_at_full_size(tmp_path, capsys):
     assert ds.images.shape == (8, *cli.DEFAULT_IMAGE_SIZE, 3)
     assert "large (300x300)" in capsys.readouterr().out
     assert peak < 3 * full, f"{peak / full:.1f} full-size images"
+
+
+def test_train_a_cnn_and_predict(image_set, tmp_path, capsys):
+    model_path = tmp_path / "cnn.skops"
+    status = main(["train", str(image_set), "--out", str(model_path), "--model", "cnn",
+                   "--cv", "2", "--image-size", "12", "12"])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "CNNClassifier" in out and "cross-validated accuracy" in out
+    model, metadata = load_model(model_path)
+    assert type(model).__name__ == "CNNClassifier"
+    assert model.image_shape_ == (12, 12, 3) and metadata["image_size"] == [12, 12]
+    images = [str(image_set / kind / f"{kind}03.png") for kind in CLASSES]
+    assert main(["predict", str(model_path), *images]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split("\t")[0] for line in lines] == images
+
+
+def test_train_refuses_an_unknown_model(image_set, tmp_path, capsys):
+    status = main(["train", str(image_set), "--out", str(tmp_path / "m.skops"), "--model", "svm"])
+    assert status == 2
+    assert "invalid choice: 'svm'" in capsys.readouterr().err
