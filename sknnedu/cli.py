@@ -10,7 +10,8 @@
 ``demo`` compares the notes' four activations on scikit-learn's 8x8 digits with
 a convolutional pipeline (``ConvFeatureTransformer -> NNClassifier``), next to
 plain ``MLPClassifier`` and a :class:`~sknnedu.CNNClassifier` at its defaults, and
-draws the results. ``train --model cnn`` trains a CNNClassifier instead of the pipeline. ``train`` fits the same kind of
+draws the results. ``train --model cnn`` trains a CNNClassifier instead of the
+pipeline. ``train`` fits the same kind of
 pipeline on a folder of labelled images (one subfolder per class) and saves it
 with :func:`sknnedu.persistence.save_model`; ``predict`` reads new images the
 way the training images were read and prints one line per image.
