@@ -69,7 +69,7 @@ def main(out_dir: str | Path | None = None) -> dict:
         for label, (act, init) in CONFIGS.items():
             nets[label] = NNClassifier(
                 hidden_layer_sizes=(32,) * 9, activation=act, init=init, solver="sgd",
-                learning_rate_init=0.05, momentum=0.9, batch_size=64, alpha=0.0,
+                learning_rate_init=0.02, momentum=0.9, batch_size=64, alpha=0.0,
                 max_iter=20, random_state=0,
             ).fit(X, y)
 
