@@ -267,3 +267,16 @@ def test_non_square_rows_warn_about_the_guessed_geometry():
     X = RNG.rand(20, 12)
     with pytest.warns(UserWarning, match="1 x 12 grayscale strip"):
         quiet_fit(small_cnn(), X, RNG.randint(0, 2, 20))
+
+
+def test_defaults_serve_on_faces():
+    # scikit-image's 25x25 faces and non-faces (shipped with it): no tuning, raw or scaled
+    from skimage.data import lfw_subset
+
+    X = lfw_subset()
+    y = np.array([1] * 100 + [0] * 100)
+    order = np.random.RandomState(0).permutation(200)
+    train, test = order[:150], order[150:]
+    for scale in (1.0, 255.0):
+        cnn = quiet_fit(CNNClassifier(random_state=0, max_iter=40), X[train] * scale, y[train])
+        assert cnn.score(X[test] * scale, y[test]) > 0.9
