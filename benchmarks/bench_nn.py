@@ -20,7 +20,15 @@ torch
 
     python benchmarks/bench_nn.py [--samples 60000] [--rounds 7] [--quick] [--threads 1]
 
-Target (issue 8): NNClassifier and NNRegressor at most 1.3 x the floor.
+Target (issue 8): NNClassifier and NNRegressor at most 1.3 x the floor. What the floor
+leaves out runs single-threaded in numpy, per batch (measured on a 2-core AMD EPYC): the
+Adam step over the 235k parameters, a dozen whole-vector passes (0.4-0.7 ms; numpy's float32
+sqrt alone is ~0.15 ms), gathering the batch's rows of X (0.1-0.4 ms), the L2 term
+(~0.13 ms) and a dozen small operations on (200, n) arrays (~0.4 ms together). On one BLAS
+thread that is ~1.4 x the floor; on two, where the products take half as long, ~2 x.
+
+On a busy machine multi-threaded BLAS can stall for whole time slices, and an epoch that
+takes 0.4 s may take seconds: ``--threads 1`` gives steadier numbers there.
 """
 
 from __future__ import annotations
