@@ -350,6 +350,7 @@ n_outputs_, out_activation_, n_features_in_
         rms = np.sqrt(total_sq / max(float(w.sum()) * pixels, 1e-300))
         self.input_scale_ = np.where(rms > 0, rms, 1.0).astype(X.dtype)
         plan = self._geometry()
+        self._conv_settings = (self.padding, self.stride, self.pooling, self.pool_size)
         self.conv_activations_ = [p["activation"] for p in plan]
         self.feature_map_shapes_ = [p["out_shape"] for p in plan]
         self.conv_kernels_, self.conv_intercepts_ = [], []
@@ -397,7 +398,7 @@ n_outputs_, out_activation_, n_features_in_
         convs = [(K.shape[0], K.shape[1:3], a)
                  for K, a in zip(self.conv_kernels_, self.conv_activations_)]
         dense = [(c.shape[1], a) for c, a in zip(self.coefs_, self.hidden_activations_)]
-        return (convs, dense, self.padding, self.stride, self.pooling, self.pool_size)
+        return (convs, dense) + self._conv_settings
 
     def _check_architecture(self) -> None:
         super()._check_architecture()

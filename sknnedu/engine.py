@@ -12,12 +12,17 @@ An estimator says only what is its own, through a few hooks:
 hook                         what it says
 ============================ ==========================================================
 ``_param_attrs``             the names of its fitted parameter lists (``coefs_``, ...)
-``_validate_X_y``            how X (and y) are checked and shaped
+``_validate_X_y``            how X (and y) are checked and shaped (``_validate_X``: predict)
 ``_targets``                 how y becomes the network's targets Y (and classes_ etc.)
+``_weigh``                   sample weights times any class weights (default: as given)
 ``_initialize_params``       how the fitted arrays start
 ``_build_layers``            the layers that read those arrays (by reference)
 ``_loss_name``               its output activation and loss
 ``_val_score``               how it scores the validation set (accuracy, R^2)
+``_stratify``                what the validation split is stratified by (default: none)
+``_architecture``            its layers as parameters say, and ``_fitted_architecture``
+                             as the fitted arrays say (warm_start/partial_fit compare them)
+``_check_own_params``        its own parameters (default: none)
 ============================ ==========================================================
 
 The arrows run one way: estimators -> engine -> :mod:`.network` -> layers -> core.
@@ -502,9 +507,12 @@ class BaseNetwork(BaseEstimator):
             if keep["best"] is None:
                 raise
             # with early stopping a diverging run keeps its best epoch (as MLPClassifier);
-            # the NaN score marks the epoch that ran away
-            self.validation_scores_.append(float("nan"))
-            self.validation_loss_curve_.append(float("nan"))
+            # NaN marks the epoch that ran away, in each curve that has no entry for it yet
+            if keep.get("in_epoch"):
+                self.loss_curve_.append(float("nan"))
+            for curve in (self.validation_scores_, self.validation_loss_curve_):
+                if len(curve) < len(self.loss_curve_):
+                    curve.append(float("nan"))
             warnings.warn(f"{exc} Kept the weights of the best validation score "
                           f"({self.best_validation_score_:.4g}).", ConvergenceWarning,
                           stacklevel=4)
@@ -528,6 +536,7 @@ class BaseNetwork(BaseEstimator):
                 total_loss = 0.0
                 norms = np.zeros(L)
                 n_batches = 0
+                keep["in_epoch"] = True  # until this epoch is in loss_curve_
                 for start in range(0, n, batch_size):
                     stop = min(start + batch_size, n)
                     if order is None:
@@ -549,6 +558,7 @@ class BaseNetwork(BaseEstimator):
                 self.t_ += n
                 self.loss_ = total_loss / n
                 self.loss_curve_.append(self.loss_)
+                keep["in_epoch"] = False
                 self.gradient_norms_.append((norms / n_batches).tolist())
                 if not all(np.isfinite(w).all() for w in net.params):
                     self._diverged("the weights became non-finite", len(self.loss_curve_),

@@ -82,7 +82,7 @@ def gradient_check(estimator: BaseNetwork, X, y, *, sample_weight=None, h: float
     fitted = hasattr(estimator, estimator._param_attrs[0])
     # a fitted model is checked at its weights (in float64), an unfitted one at fit's start
     est = copy.deepcopy(estimator) if fitted else clone(estimator)
-    est.set_params(dropout=0.0)
+    est.set_params(dropout=0.0, warm_start=False)  # y is encoded with the fitted classes_
     if fitted:
         for name in est._param_attrs:
             setattr(est, name, [a.astype(np.float64) for a in getattr(est, name)])

@@ -50,10 +50,14 @@ class Layer:
 
 
 def _reuse(buf: np.ndarray | None, shape: tuple, dtype) -> np.ndarray:
-    """A C-contiguous array of ``shape``: a view of ``buf`` when it is large enough."""
+    """A buffer of at least ``shape[0]`` rows of ``shape[1:]``: ``buf`` itself when it fits.
+
+    The caller slices ``[:m]``; keeping the whole buffer means a short last batch does not
+    shrink it, so the next epoch's first batch does not allocate again.
+    """
     if buf is None or buf.dtype != dtype or buf.shape[0] < shape[0] or buf.shape[1:] != shape[1:]:
         return np.empty(shape, dtype=dtype)
-    return buf[: shape[0]]
+    return buf
 
 
 class Dense(Layer):
@@ -84,7 +88,8 @@ class Dense(Layer):
     def forward(self, a_prev, training: bool = False) -> np.ndarray:
         """``a = g(a_prev W + b)``, shape (m, n[l]), one BLAS call into a reused buffer."""
         W, b = self.params
-        self._out = Z = _reuse(self._out, (a_prev.shape[0], W.shape[1]), W.dtype)
+        self._out = _reuse(self._out, (a_prev.shape[0], W.shape[1]), W.dtype)
+        Z = self._out[: a_prev.shape[0]]
         if isinstance(a_prev, np.ndarray):
             np.matmul(a_prev, W, out=Z)
         else:  # scipy sparse input
@@ -115,7 +120,7 @@ class Dense(Layer):
         if not need_input_grad:
             return None
         self._dx = _reuse(self._dx, (dz.shape[0], W.shape[0]), W.dtype)
-        return np.matmul(dz, W.T, out=self._dx)
+        return np.matmul(dz, W.T, out=self._dx[: dz.shape[0]])
 
 
 class Dropout(Layer):
@@ -148,6 +153,8 @@ class Dropout(Layer):
 
     def backward(self, da: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         """``da_prev = da * mask``."""
+        if not need_input_grad:
+            return None
         if self.mask is not None:
             da *= self.mask
         return da

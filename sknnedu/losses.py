@@ -164,6 +164,3 @@ OUTPUT_LOSSES: dict[str, OutputLoss] = {
     "absolute_error": OutputLoss("identity", absolute_error, _sign_residual),
     "huber": OutputLoss("identity", huber, _clipped_residual, takes_delta=True),
 }
-
-#: output activation -> its matching cross-entropy (classifiers)
-LOSSES = {"softmax": log_loss, "logistic": binary_log_loss}

@@ -39,11 +39,12 @@ class _DenseNetwork(BaseNetwork):
             return validate_data(self, X, accept_sparse=["csr", "csc"],
                                  dtype=(np.float64, np.float32), reset=False)
 
-    def _architecture(self) -> list[tuple[int, str]]:
-        return self._hidden_layers()
+    def _architecture(self) -> tuple:
+        return self._hidden_layers(), OUTPUT_LOSSES[self._loss_name()].activation
 
-    def _fitted_architecture(self) -> list[tuple[int, str]]:
-        return [(c.shape[1], a) for c, a in zip(self.coefs_, self.hidden_activations_)]
+    def _fitted_architecture(self) -> tuple:
+        return ([(c.shape[1], a) for c, a in zip(self.coefs_, self.hidden_activations_)],
+                self.out_activation_)
 
     def _initialize_params(self, X, Y, rng, sample_weight=None) -> None:
         layers = self._hidden_layers()

@@ -280,3 +280,11 @@ def test_defaults_serve_on_faces():
     for scale in (1.0, 255.0):
         cnn = quiet_fit(CNNClassifier(random_state=0, max_iter=40), X[train] * scale, y[train])
         assert cnn.score(X[test] * scale, y[test]) > 0.9
+
+
+def test_warm_start_refuses_a_change_of_pooling(digits):
+    X, y = digits
+    cnn = quiet_fit(small_cnn(warm_start=True), X, y)
+    cnn.set_params(pooling="avg")
+    with pytest.raises(ValueError, match="architecture"):
+        cnn.fit(X, y)

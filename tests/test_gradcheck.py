@@ -230,3 +230,13 @@ def test_a_random_state_instance_is_not_advanced():
     assert_same_state(rs.get_state(), state)
     second = gradient_check(est, X[:40], Y[:40], return_details=True)  # same start again
     np.testing.assert_array_equal(first[1][0], second[1][0])
+
+
+def test_fitted_warm_start_estimator_checks_a_batch_missing_classes():
+    X, y = load_digits(return_X_y=True)
+    clf = NNClassifier((6,), activation="tanh", warm_start=True, max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X[:300] / 16, y[:300])
+    batch = y[:40] < 5
+    assert gradient_check(clf, X[:40][batch] / 16, y[:40][batch], n_params=20) < 1e-5

@@ -453,3 +453,16 @@ def test_sample_weight_is_repetition():
     repeated = quiet(NNRegressor(**params), "fit", X[rep], Y_SQ[rep])
     for a, b in zip(weighted.coefs_, repeated.coefs_):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-8)
+
+
+def test_warm_start_refuses_a_change_of_output():
+    # squared error's identity output cannot continue as poisson's exp output
+    X = np.random.RandomState(0).rand(40, 3)
+    y = X.sum(axis=1)
+    reg = NNRegressor(hidden_layer_sizes=(4,), warm_start=True, max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reg.fit(X, y)
+    reg.set_params(loss="poisson")
+    with pytest.raises(ValueError, match="architecture"):
+        reg.fit(X, y)

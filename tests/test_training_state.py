@@ -325,3 +325,19 @@ def test_binary_early_stopping_scores_the_held_out_accuracy():
     _, X_val, _, y_val = train_test_split(X_ALL, y, test_size=0.1, random_state=rng,
                                           stratify=y[:, None])
     assert ours.best_validation_score_ == accuracy_score(y_val, ours.predict(X_val))
+
+
+def test_early_stopping_divergence_keeps_the_curves_in_step():
+    # a run that diverges mid-epoch keeps its best epoch; every curve has one entry an epoch
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    reg = NNRegressor(hidden_layer_sizes=100, activation="identity", solver="sgd",
+                      learning_rate_init=1, max_iter=20, early_stopping=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, y)
+    assert len(reg.loss_curve_) == len(reg.validation_scores_) == len(reg.validation_loss_curve_)
+    assert np.isnan(reg.validation_scores_[-1])
+    assert np.isfinite(reg.predict(X)).all()
