@@ -25,16 +25,16 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from sknnedu.activations import activation_derivative
+from sknnedu.nn.activations import activation_derivative
 from sknnedu.plotting import DEFAULT_ACTIVATIONS, plot_activations
 
 # %%
 # The code
 # --------
 # :func:`sknnedu.plotting.plot_activations` draws each ``g`` of
-# :data:`sknnedu.activations.ACTIVATIONS` on the notes' grid of points, or its
+# :data:`sknnedu.nn.activations.ACTIVATIONS` on the notes' grid of points, or its
 # derivative ``g'`` with ``derivative=True``;
-# :func:`sknnedu.activations.activation_derivative` gives the slopes printed below.
+# :func:`sknnedu.nn.activations.activation_derivative` gives the slopes printed below.
 # ``main`` saves both grids as PNG files and returns the numbers the tests check.
 
 def main(out_dir: str | Path | None = None) -> dict:

@@ -35,8 +35,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from skimage.data import chelsea
 
-from sknnedu.conv import avg_pool2d, conv2d, max_pool2d
 from sknnedu.filters import FILTERS, filter_bank
+from sknnedu.nn.conv import avg_pool2d, conv2d, max_pool2d
 from sknnedu.plotting import plot_feature_maps, plot_filters
 
 NAMES = ["identity", "red", "green", "blue", "sobel_x", "sobel_y", "laplacian", "edge_detect",
@@ -49,8 +49,8 @@ POOL = 4
 # --------
 # :func:`sknnedu.filters.filter_bank` stacks the named kernels of
 # :data:`sknnedu.filters.FILTERS` into one ``(k, 3, 3, 3)`` bank, and a single call
-# of :func:`sknnedu.conv.conv2d` computes all eleven feature maps of the image at
-# once. :func:`sknnedu.conv.max_pool2d` and :func:`sknnedu.conv.avg_pool2d`
+# of :func:`sknnedu.nn.conv.conv2d` computes all eleven feature maps of the image at
+# once. :func:`sknnedu.nn.conv.max_pool2d` and :func:`sknnedu.nn.conv.avg_pool2d`
 # shrink the edge map; :func:`sknnedu.plotting.plot_feature_maps` and
 # :func:`sknnedu.plotting.plot_filters` draw the maps and the kernels.
 

@@ -10,7 +10,7 @@ pooling and the second convolution (``dK = sum over positions of patch^T dz``).
 This example trains the default CNN on 75% of the digits, reports its hold-out
 accuracy, draws the 32 learned 3x3 kernels beside the notes' hand-made ones, and
 shows the cat (``skimage.data.chelsea()``, in gray) through both banks: the
-learned kernels are :func:`sknnedu.conv.conv2d` kernels like any other
+learned kernels are :func:`sknnedu.nn.conv.conv2d` kernels like any other
 (``cnn.conv_kernels_[0]`` has the layout ``(k, fh, fw, c)``), so they go straight
 into ``conv2d`` or a :class:`~sknnedu.ConvFeatureTransformer`.
 
@@ -35,8 +35,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from sknnedu import CNNClassifier
-from sknnedu.conv import conv2d
 from sknnedu.filters import FILTERS
+from sknnedu.nn.conv import conv2d
 from sknnedu.plotting import plot_feature_maps, plot_filters
 
 HAND_MADE = ["sobel_x", "sobel_y", "laplacian", "sharpen", "gaussian_blur", "emboss"]

@@ -48,7 +48,7 @@ SOLVERS = {  # label -> parameters of NNClassifier
 # The code
 # --------
 # The four runs differ only in ``solver`` and its parameters; the update rules
-# are the classes of :mod:`sknnedu.optimizers` (``SGD``, ``RMSProp``, ``Adam``).
+# are the classes of :mod:`sknnedu.nn.optimizers` (``SGD``, ``RMSProp``, ``Adam``).
 # :func:`sknnedu.plotting.plot_loss_curves` draws each fitted network's
 # ``loss_curve_``, on a log scale.
 

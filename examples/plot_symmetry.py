@@ -38,7 +38,7 @@ from sknnedu.plotting import plot_hidden_units
 # The code
 # --------
 # The same 64-8-10 sigmoid :class:`sknnedu.NNClassifier` is trained twice, from
-# ``init='zeros'`` and from ``init='glorot'`` (:mod:`sknnedu.initializers`);
+# ``init='zeros'`` and from ``init='glorot'`` (:mod:`sknnedu.nn.initializers`);
 # :func:`sknnedu.plotting.plot_hidden_units` draws each hidden unit's column of
 # ``coefs_[0]`` as an 8x8 image.
 

@@ -1,38 +1,55 @@
 """sknnedu: scikit-learn compatible neural networks written from scratch in numpy.
 
-The pure-numpy core (no scikit-learn inside): :mod:`sknnedu.activations`,
-:mod:`sknnedu.initializers`, :mod:`sknnedu.losses`, :mod:`sknnedu.optimizers`,
-:mod:`sknnedu.network`, :mod:`sknnedu.conv`, :mod:`sknnedu.filters`. The estimators on
-top: :class:`NNClassifier`, :class:`NNRegressor`, :class:`CNNClassifier`,
-:class:`ConvFeatureTransformer`; the networks' shared training loop is
-:mod:`sknnedu.engine`, over the layers of :mod:`sknnedu.layers` and :mod:`sknnedu.conv_layers`.
+Two layers you can see in the tree:
+
+- :mod:`sknnedu.nn`, the pure-numpy core, which imports nothing from scikit-learn:
+  activations, initializers, losses, optimizers, layers, convolution and pooling,
+  conv layers, recurrent layers and the network, in that reading order;
+- the scikit-learn estimators on top (:class:`NNClassifier`, :class:`NNRegressor`,
+  :class:`CNNClassifier`, :class:`ConvFeatureTransformer`, ...), trained by one loop,
+  :mod:`sknnedu.engine`, with the data sets, persistence, plotting and the CLI beside them.
+
+The names below are loaded lazily (a module ``__getattr__``, PEP 562), so that
+``import sknnedu.nn`` works on a machine without scikit-learn.
 """
 
-from .activations import ACTIVATIONS, DERIVATIVES, activation, activation_derivative
-from .cnn import CNNClassifier
-from .conv import avg_pool2d, conv2d, conv_pool2d, max_pool2d, pad2d
-from .feature_extraction import ConvFeatureTransformer
-from .filters import FILTERS, filter_bank
-from .gradcheck import gradient_check
-from .neural_network import NNClassifier, NNRegressor
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "ACTIVATIONS",
-    "DERIVATIVES",
-    "FILTERS",
-    "CNNClassifier",
-    "ConvFeatureTransformer",
-    "NNClassifier",
-    "NNRegressor",
-    "activation",
-    "activation_derivative",
-    "avg_pool2d",
-    "conv2d",
-    "conv_pool2d",
-    "filter_bank",
-    "gradient_check",
-    "max_pool2d",
-    "pad2d",
-]
+#: public name -> the module (relative to this package) that defines it
+_LAZY = {
+    "ACTIVATIONS": ".nn.activations",
+    "DERIVATIVES": ".nn.activations",
+    "activation": ".nn.activations",
+    "activation_derivative": ".nn.activations",
+    "avg_pool2d": ".nn.conv",
+    "conv2d": ".nn.conv",
+    "conv_pool2d": ".nn.conv",
+    "max_pool2d": ".nn.conv",
+    "pad2d": ".nn.conv",
+    "FILTERS": ".filters",
+    "filter_bank": ".filters",
+    "CNNClassifier": ".cnn",
+    "ConvFeatureTransformer": ".feature_extraction",
+    "gradient_check": ".gradcheck",
+    "NNClassifier": ".neural_network",
+    "NNRegressor": ".neural_network",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    """Import the module that defines ``name`` on first use (PEP 562)."""
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

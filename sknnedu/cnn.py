@@ -6,7 +6,7 @@ the network is ::
 
     [Conv2D -> Pool2D] x len(conv_layers) -> Flatten -> [Dense] x len(hidden) -> Dense
 
-(:mod:`sknnedu.conv_layers`, :mod:`sknnedu.layers`), trained by the same engine as
+(:mod:`sknnedu.nn.conv_layers`, :mod:`sknnedu.nn.layers`), trained by the same engine as
 :class:`~sknnedu.NNClassifier` (:mod:`sknnedu.engine`); this module only says how
 images come in, which layers there are and how their arrays start.
 """
@@ -19,12 +19,12 @@ import warnings
 import numpy as np
 from sklearn.utils.validation import check_array, check_X_y, validate_data
 
-from .conv import conv_geometry
-from .conv_layers import Conv2D, Flatten, Pool2D
-from .initializers import INITIALIZERS, resolve_init
-from .layers import Dense, Rescale
-from .losses import OUTPUT_LOSSES
 from .neural_network import NNClassifier, init_dense
+from .nn.conv import conv_geometry
+from .nn.conv_layers import Conv2D, Flatten, Pool2D
+from .nn.initializers import INITIALIZERS, resolve_init
+from .nn.layers import Dense, Rescale
+from .nn.losses import OUTPUT_LOSSES
 
 POOLINGS = ("max", "avg", None)
 

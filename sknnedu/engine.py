@@ -45,12 +45,12 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 
-from . import blas
-from .activations import HIDDEN_ACTIVATIONS
-from .initializers import INITIALIZERS
-from .layers import Dropout
-from .network import Network, pack, unpack
-from .optimizers import OPTIMIZERS
+from .nn import blas
+from .nn.activations import HIDDEN_ACTIVATIONS
+from .nn.initializers import INITIALIZERS
+from .nn.layers import Dropout
+from .nn.network import Network, pack, unpack
+from .nn.optimizers import OPTIMIZERS
 
 STOCHASTIC_SOLVERS = ("sgd", "adam", "rmsprop")
 SOLVERS = STOCHASTIC_SOLVERS + ("lbfgs",)

@@ -1,8 +1,8 @@
 """Convolutional features for scikit-learn pipelines: :class:`ConvFeatureTransformer`.
 
-A thin estimator over :mod:`sknnedu.conv`: it validates and reshapes ``X``, picks
+A thin estimator over :mod:`sknnedu.nn.conv`: it validates and reshapes ``X``, picks
 or learns the kernels in ``fit``, and delegates the math to
-:func:`sknnedu.conv.conv_pool2d` in ``transform``.
+:func:`sknnedu.nn.conv.conv_pool2d` in ``transform``.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from sklearn.utils.validation import (
 )
 from threadpoolctl import threadpool_limits
 
-from sknnedu.activations import ACTIVATIONS
-from sknnedu.conv import _pair, conv_geometry, conv_pool2d, pool_geometry
 from sknnedu.filters import BANKS, filter_bank, filter_names
+from sknnedu.nn.activations import ACTIVATIONS
+from sknnedu.nn.conv import _pair, conv_geometry, conv_pool2d, pool_geometry
 
 __all__ = ["DEFAULT_FILTERS", "ConvFeatureTransformer"]
 
@@ -37,7 +37,7 @@ DEFAULT_FILTERS: tuple[str, ...] = (*BANKS["edges"], "centre")
 
 _FLOATS = [np.float64, np.float32]
 #: Accepted by validation and kept: integer images are converted to float chunk by
-#: chunk inside :func:`sknnedu.conv.conv_pool2d`, never as one float64 copy of X.
+#: chunk inside :func:`sknnedu.nn.conv.conv_pool2d`, never as one float64 copy of X.
 _NUMERIC = "numeric"
 #: At most this many patches are sampled from the images to learn k-means kernels.
 MAX_KMEANS_PATCHES = 10_000
@@ -127,7 +127,7 @@ class ConvFeatureTransformer(TransformerMixin, BaseEstimator):
         Zero padding of the convolution; ``'same'`` gives ``oh = ceil(h / s)``.
     activation : str, default='abs'
         ``g``: one of 'identity', 'logistic', 'sigmoid', 'tanh', 'relu',
-        'leakyrelu', 'abs' (see :mod:`sknnedu.activations`). ``|z|`` keeps an
+        'leakyrelu', 'abs' (see :mod:`sknnedu.nn.activations`). ``|z|`` keeps an
         edge whichever way it runs (dark to light or light to dark).
     pooling : {'max', 'avg'} or None, default='avg'
         Pooling of each feature map; None keeps the ``oh x ow`` maps.
@@ -195,7 +195,7 @@ class ConvFeatureTransformer(TransformerMixin, BaseEstimator):
 
     See Also
     --------
-    sknnedu.conv.conv_pool2d : The function doing the work.
+    sknnedu.nn.conv.conv_pool2d : The function doing the work.
     sknnedu.filters.FILTERS : The named kernels.
 
     References

@@ -1,6 +1,6 @@
 """Named convolution kernels (the notes' ``filterDict``) and kernel banks.
 
-Every kernel is meant for :func:`sknnedu.conv.conv2d`, which computes a
+Every kernel is meant for :func:`sknnedu.nn.conv.conv2d`, which computes a
 cross-correlation (the kernel is **not** flipped)::
 
     out[i, j] = sum_{u, v} x[i + u, j + v] * F[u, v]
@@ -115,7 +115,7 @@ def filter_names(names: str | Sequence[str]) -> list[str]:
 
 
 def filter_bank(names: str | Sequence[str], n_channels: int | None = None) -> np.ndarray:
-    """Stack named kernels into a bank for :func:`sknnedu.conv.conv2d`.
+    """Stack named kernels into a bank for :func:`sknnedu.nn.conv.conv2d`.
 
     Parameters
     ----------
@@ -125,7 +125,7 @@ def filter_bank(names: str | Sequence[str], n_channels: int | None = None) -> np
     n_channels : int or None, default=None
         Channels ``c`` of the images the bank will be applied to. ``None``
         returns 2-D kernels stacked as ``(k, fh, fw)`` (shared across channels by
-        :func:`~sknnedu.conv.conv2d`) when every kernel is 2-D, and a
+        :func:`~sknnedu.nn.conv.conv2d`) when every kernel is 2-D, and a
         ``(k, fh, fw, 3)`` bank when one of them is an RGB kernel.
 
     Returns

@@ -24,7 +24,7 @@ from sklearn.base import clone
 from sklearn.utils import check_random_state
 
 from .engine import BaseNetwork, check_sample_weight
-from .network import pack, unpack
+from .nn.network import pack, unpack
 
 
 def gradient_check(estimator: BaseNetwork, X, y, *, sample_weight=None, h: float = 1e-5,

@@ -20,9 +20,9 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from .engine import BaseNetwork
-from .initializers import INITIALIZERS, resolve_init
-from .layers import Dense
-from .losses import OUTPUT_LOSSES
+from .nn.initializers import INITIALIZERS, resolve_init
+from .nn.layers import Dense
+from .nn.losses import OUTPUT_LOSSES
 
 REGRESSION_LOSSES = ("squared_error", "poisson", "absolute_error", "huber")
 
@@ -84,9 +84,9 @@ class NNClassifier(ClassifierMixin, _DenseNetwork):
     """Multi-layer neural network classifier, backpropagation written in numpy.
 
     A drop-in superset of :class:`sklearn.neural_network.MLPClassifier`: the
-    same parameters, methods and fitted attributes (one default differs in
-    effect: ``init='auto'`` starts ReLU layers with He initialisation, where
-    MLPClassifier uses Glorot; ``init='glorot'`` reproduces it step for step),
+    same parameters, defaults, methods and fitted attributes, and at the
+    defaults the same computation: ``init='glorot'`` draws MLPClassifier's
+    weights, so with the same ``random_state`` a fit follows it step for step,
     plus the notes' ``sigmoid`` and ``leakyrelu`` activations, per-layer activations, a choice of
     initialisation, RMSProp, class weights, dropout and per-layer gradient
     diagnostics.
@@ -149,9 +149,12 @@ default='relu'
         Epochs without ``tol`` improvement before stopping.
     max_fun : int, default=15000
         Maximum loss evaluations of ``solver='lbfgs'``.
-    init : {'auto', 'he', 'glorot', 'lecun', 'normal', 'zeros'}, default='auto'
-        Weight initialisation (see :mod:`sknnedu.initializers`). ``'auto'`` is
-        He for ReLU-family layers and Glorot (as MLPClassifier) otherwise.
+    init : {'glorot', 'auto', 'he', 'lecun', 'normal', 'zeros'}, default='glorot'
+        Weight initialisation (see :mod:`sknnedu.nn.initializers`). ``'glorot'``
+        is MLPClassifier's, and scores as it does on shallow networks
+        (``benchmarks/bench_defaults.py``). For a deep ReLU stack pass ``'he'``,
+        or ``'auto'`` (He for ReLU-family layers, Glorot otherwise): it keeps
+        the first layers' gradients of the same order as the last one's.
         ``'zeros'`` is truly symmetric: the hidden units never differ.
     class_weight : dict, 'balanced' or None, default=None
         Weights of the classes, multiplied into ``sample_weight``.
@@ -235,7 +238,7 @@ default='relu'
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
-        init="auto",
+        init="glorot",
         class_weight=None,
         dropout=0.0,
         rho=0.9,
@@ -488,18 +491,18 @@ class NNRegressor(RegressorMixin, _DenseNetwork):
     """Multi-layer neural network regressor, backpropagation written in numpy.
 
     A drop-in superset of :class:`sklearn.neural_network.MLPRegressor`: the
-    same parameters, methods and fitted attributes (``init='auto'`` starts ReLU
-    layers with He initialisation; ``init='glorot'`` follows MLPRegressor step for
-    step), plus the robust losses ``'absolute_error'`` and ``'huber'``, the notes'
-    ``sigmoid`` and ``leakyrelu``, per-layer activations, RMSProp, dropout and
-    per-layer gradient diagnostics.
+    same parameters, defaults, methods and fitted attributes, and at the
+    defaults the same computation (``init='glorot'``: a seeded fit follows
+    MLPRegressor step for step), plus the robust losses ``'absolute_error'``
+    and ``'huber'``, the notes' ``sigmoid`` and ``leakyrelu``, per-layer
+    activations, RMSProp, dropout and per-layer gradient diagnostics.
 
     For layers ``l = 1..L`` (one sample per row)::
 
         z[l] = a[l-1] W[l] + b[l],   a[l] = g[l](z[l]),   a[0] = X
 
     with ``g[L]`` the identity (``exp`` for ``loss='poisson'``), minimising the
-    loss (see :mod:`sknnedu.losses`) plus ``alpha / 2 * sum ||W[l]||^2``, both
+    loss (see :mod:`sknnedu.nn.losses`) plus ``alpha / 2 * sum ||W[l]||^2``, both
     divided by the total sample weight. With residuals ``r = a[L] - y``:
 
     ================ ===================================== ===================
@@ -552,7 +555,9 @@ default='relu'
         Denominator guard of adam and rmsprop (Huber's threshold is ``huber_delta``).
     n_iter_no_change : int, default=10
     max_fun : int, default=15000
-    init : {'auto', 'he', 'glorot', 'lecun', 'normal', 'zeros'}, default='auto'
+    init : {'glorot', 'auto', 'he', 'lecun', 'normal', 'zeros'}, default='glorot'
+        As in :class:`NNClassifier`: MLPRegressor's Glorot by default; ``'he'``
+        or ``'auto'`` for a deep ReLU stack.
     dropout : float, default=0.0
         Inverted dropout on the hidden layers during training.
     rho : float, default=0.9
@@ -627,7 +632,7 @@ default='relu'
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
-        init="auto",
+        init="glorot",
         dropout=0.0,
         rho=0.9,
         negative_slope=0.01,

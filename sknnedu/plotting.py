@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .activations import ACTIVATIONS, DERIVATIVES, activation, activation_derivative
 from .gradcheck import relative_error
+from .nn.activations import ACTIVATIONS, DERIVATIVES, activation, activation_derivative
 
 if TYPE_CHECKING:  # pragma: no cover - only for type checkers
     from matplotlib.axes import Axes
@@ -146,7 +146,7 @@ def plot_activations(
     Parameters
     ----------
     names : str or sequence of str, default=('sigmoid', 'tanh', 'relu', 'leakyrelu')
-        Keys of :data:`sknnedu.activations.ACTIVATIONS` (of ``DERIVATIVES`` when
+        Keys of :data:`sknnedu.nn.activations.ACTIVATIONS` (of ``DERIVATIVES`` when
         ``derivative=True``).
     derivative : bool, default=False
         Plot ``g'(z)`` instead of ``g(z)``.
@@ -582,7 +582,7 @@ def plot_filters(
     kernels : dict of str to ndarray, ndarray, or sequence of ndarray
         ``name -> kernel`` (e.g. :data:`sknnedu.filters.FILTERS`, names become
         titles), a bank of shape ``(k, fh, fw)`` or ``(k, fh, fw, c)`` as
-        :func:`sknnedu.conv.conv2d` takes (an ndarray is always a bank: wrap a
+        :func:`sknnedu.nn.conv.conv2d` takes (an ndarray is always a bank: wrap a
         single kernel in a list), or a list of ``(fh, fw)`` / ``(fh, fw, c)``
         kernels.
     titles : sequence of str, default=None
@@ -702,7 +702,7 @@ def plot_feature_maps(
     ----------
     maps : dict of str to ndarray, ndarray, or sequence of ndarray
         ``name -> map`` (names become titles); an array of shape ``(h, w, k)`` or
-        ``(1, h, w, k)``, channels last as :func:`sknnedu.conv.conv2d` returns
+        ``(1, h, w, k)``, channels last as :func:`sknnedu.nn.conv.conv2d` returns
         them (``maps[..., i]`` is panel i); or a list of ``(h, w)`` maps and
         ``(h, w, 3)`` RGB images.
     titles : sequence of str, default=None

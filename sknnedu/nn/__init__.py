@@ -1,0 +1,17 @@
+"""The numpy core of sknnedu: read its modules in this order.
+
+1. :mod:`~sknnedu.nn.activations`: every ``g(z)`` and its derivative ``g'(z)``.
+2. :mod:`~sknnedu.nn.initializers`: how ``W[l]`` and ``b[l]`` start.
+3. :mod:`~sknnedu.nn.losses`: ``J(y, y_hat)`` and the output error ``dz[L]``.
+4. :mod:`~sknnedu.nn.optimizers`: SGD, momentum, RMSProp and Adam steps.
+5. :mod:`~sknnedu.nn.layers`: the layer protocol (the contract every layer keeps),
+   ``Dense``, ``Dropout`` and ``Rescale``: forward with backward right below.
+6. :mod:`~sknnedu.nn.conv`: convolution, padding and pooling, with their backward passes.
+7. :mod:`~sknnedu.nn.conv_layers`: ``Conv2D``, ``Pool2D`` and ``Flatten`` on that protocol.
+8. :mod:`~sknnedu.nn.network`: the list of layers, the loss at its end, and
+   backpropagation through all of them.
+
+:mod:`~sknnedu.nn.blas` holds the thread policy of the matrix products. Nothing here
+imports scikit-learn: the estimators that wrap this core live one level up, in
+:mod:`sknnedu`.
+"""

@@ -1,0 +1,194 @@
+"""Layers of a network: each one's forward pass with its backward pass right below.
+
+A network is a list of layers, applied in order (``for layer in layers: a = layer(a)``)
+and differentiated in reverse. Every layer has the same small protocol:
+
+``params``
+    The arrays it learns, e.g. ``[W, b]`` (``[]`` for none). They are *references*
+    to the estimator's fitted arrays (``coefs_[l-1]``, ``intercepts_[l-1]``), which
+    the optimiser updates in place: the fitted arrays are the model.
+``grads``
+    Arrays shaped like ``params``, allocated once, written by ``backward``.
+``forward(a_prev, training) -> a``
+    Computes the layer's output and keeps (references to) what its backward needs.
+``backward(da, need_input_grad) -> da_prev``
+    Given ``da = dJ/da`` of its output, fills ``grads`` and returns ``dJ/da_prev``
+    (or None when nothing upstream learns, as for the first layer).
+
+Buffers are reused between batches, so a training step allocates nothing. This
+module is plain numpy and imports nothing from scikit-learn; convolution and
+pooling layers are in :mod:`sknnedu.nn.conv_layers`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .activations import ACTIVATIONS, DERIVATIVES, LEAKY_SLOPE
+
+
+class Layer:
+    """Base class: a layer with no parameters that passes its input through."""
+
+    params: list[np.ndarray] = []
+    grads: list[np.ndarray] = []
+
+    def forward(self, a_prev, training: bool = False):
+        """The output of the layer for the batch ``a_prev``."""
+        return a_prev
+
+    def backward(self, da: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        """``dJ/da_prev`` from ``dJ/da`` (and ``grads`` filled)."""
+        return da if need_input_grad else None
+
+    #: multiply-adds per sample (how the engine decides whether BLAS should use threads)
+    flops: float = 0.0
+    #: True for layers that split a batch over Python threads themselves, each running
+    #: single-threaded BLAS (:mod:`sknnedu.nn.conv_layers`): the engine then runs the whole
+    #: step with single-threaded BLAS, which on a busy machine is many times faster
+    runs_own_threads: bool = False
+
+
+def _reuse(buf: np.ndarray | None, shape: tuple, dtype) -> np.ndarray:
+    """A buffer of at least ``shape[0]`` rows of ``shape[1:]``: ``buf`` itself when it fits.
+
+    The caller slices ``[:m]``; keeping the whole buffer means a short last batch does not
+    shrink it, so the next epoch's first batch does not allocate again.
+    """
+    if buf is None or buf.dtype != dtype or buf.shape[0] < shape[0] or buf.shape[1:] != shape[1:]:
+        return np.empty(shape, dtype=dtype)
+    return buf
+
+
+class Dense(Layer):
+    """Fully connected layer: ``z[l] = a[l-1] W[l] + b[l]``, ``a[l] = g[l](z[l])``.
+
+    Parameters
+    ----------
+    W : ndarray of shape (n[l-1], n[l])
+    b : ndarray of shape (n[l],)
+    activation : str
+        A key of :data:`sknnedu.nn.activations.ACTIVATIONS`. An output layer's
+        ``'softmax'``, ``'logistic'``, ``'identity'`` or ``'exp'`` is never
+        differentiated here: the loss sends back ``dz[L]`` directly
+        (:meth:`backward_dz`).
+    slope : float
+        gamma of ``'leakyrelu'``.
+    """
+
+    def __init__(self, W: np.ndarray, b: np.ndarray, activation: str,
+                 slope: float = LEAKY_SLOPE) -> None:
+        self.params = [W, b]
+        self.grads = [np.empty_like(W), np.empty_like(b)]
+        self.activation = activation
+        self.slope = slope
+        self.flops = float(W.shape[0] * W.shape[1])
+        self._out = self._dx = None
+
+    def forward(self, a_prev, training: bool = False) -> np.ndarray:
+        """``a = g(a_prev W + b)``, shape (m, n[l]), one BLAS call into a reused buffer."""
+        W, b = self.params
+        self._out = _reuse(self._out, (a_prev.shape[0], W.shape[1]), W.dtype)
+        Z = self._out[: a_prev.shape[0]]
+        if isinstance(a_prev, np.ndarray):
+            np.matmul(a_prev, W, out=Z)
+        else:  # scipy sparse input
+            Z[...] = a_prev @ W
+        Z += b
+        self.a_prev, self.a = a_prev, ACTIVATIONS[self.activation](Z, self.slope)
+        return self.a
+
+    def backward(self, da: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        """``dz = da * g'(z)`` (in place, written with ``a = g(z)``), then :meth:`backward_dz`."""
+        DERIVATIVES[self.activation](self.a, da, self.slope)
+        return self.backward_dz(da, need_input_grad)
+
+    def backward_dz(self, dz: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        """From ``dz[l]`` of shape (m, n[l])::
+
+            dW[l]   = a[l-1]^T dz[l]          (n[l-1], n[l])
+            db[l]   = sum over samples dz[l]   (n[l],)
+            da[l-1] = dz[l] W[l]^T            (m, n[l-1])
+        """
+        W = self.params[0]
+        dW, db = self.grads
+        if isinstance(self.a_prev, np.ndarray):
+            np.matmul(self.a_prev.T, dz, out=dW)
+        else:
+            dW[...] = self.a_prev.T @ dz
+        np.sum(dz, axis=0, out=db)
+        if not need_input_grad:
+            return None
+        self._dx = _reuse(self._dx, (dz.shape[0], W.shape[0]), W.dtype)
+        return np.matmul(dz, W.T, out=self._dx[: dz.shape[0]])
+
+
+class Dropout(Layer):
+    """Inverted dropout (training only): ``a = a_prev * mask``.
+
+    Each unit is kept with probability ``1 - p`` and survivors are scaled by
+    ``1 / (1 - p)``, so ``E[a] = a_prev`` and prediction needs no rescaling.
+    Backward: ``da_prev = da * mask``.
+
+    Parameters
+    ----------
+    p : float in [0, 1)
+    rng : numpy.random.Generator
+        Draws the masks.
+    """
+
+    def __init__(self, p: float, rng: np.random.Generator | None) -> None:
+        self.p = p
+        self.rng = rng
+        self.mask = None
+
+    def forward(self, a_prev: np.ndarray, training: bool = False) -> np.ndarray:
+        """``a_prev * mask`` when training, ``a_prev`` itself otherwise."""
+        if not training or self.p == 0:
+            self.mask = None
+            return a_prev
+        keep = self.rng.random(a_prev.shape, dtype=a_prev.dtype) >= self.p
+        self.mask = keep * a_prev.dtype.type(1.0 / (1.0 - self.p))
+        return a_prev * self.mask
+
+    def backward(self, da: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        """``da_prev = da * mask``."""
+        if not need_input_grad:
+            return None
+        if self.mask is not None:
+            da *= self.mask
+        return da
+
+
+class Rescale(Layer):
+    """Fixed rescaling of the input, per channel: ``a = x / s``.
+
+    The first layer of a :class:`~sknnedu.CNNClassifier`: ``s`` is the root mean
+    square of each channel over the training images (a fitted array, not learned
+    by gradient descent), so raw 0-255 pixels and [0, 1] pixels train alike. No
+    mean is subtracted: 0 stays 0, the value of the zero padding, so a black
+    background meets the border without a false edge. Applied batch by batch into
+    a reused buffer, so the data are never copied whole. Nothing upstream learns.
+
+    Parameters
+    ----------
+    scale : ndarray of shape (c,)
+        ``s`` (broadcast over the last axis).
+    """
+
+    def __init__(self, scale: np.ndarray) -> None:
+        self.inv_scale = (1.0 / scale).astype(scale.dtype)
+        self._out = None
+
+    def forward(self, a_prev: np.ndarray, training: bool = False) -> np.ndarray:
+        """``a_prev / s``, same shape as ``a_prev`` (float32 stays float32)."""
+        out = self._out
+        dtype = np.result_type(a_prev.dtype, self.inv_scale.dtype)
+        if (out is None or out.shape[0] < a_prev.shape[0] or out.shape[1:] != a_prev.shape[1:]
+                or out.dtype != dtype):
+            out = self._out = np.empty(a_prev.shape, dtype=dtype)
+        return np.multiply(a_prev, self.inv_scale, out=out[: a_prev.shape[0]])
+
+    def backward(self, da: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        """``da / s`` (never needed in training: the input does not learn)."""
+        return da * self.inv_scale if need_input_grad else None

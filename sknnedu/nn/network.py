@@ -1,0 +1,181 @@
+"""A network: a list of layers, an output loss, forward and backward through them.
+
+Notation of the notes, row-major (one sample per row), for layers
+``l = 1..L`` with ``n[l]`` units and a batch of ``m`` samples::
+
+    a[0] = X                                  (m, n[0])
+    z[l] = a[l-1] W[l] + b[l]                 (m, n[l]),  W[l]: (n[l-1], n[l])
+    a[l] = g[l](z[l])                         (m, n[l])
+    y_hat = a[L]                              softmax, sigmoid, identity or exp
+
+and backwards, from the loss's ``dz[L] = w * dJ_i/dz[L] / sum(w)`` (``w * (a[L] - y) /
+sum(w)`` for the canonical pairs, see :mod:`.losses`), each layer in reverse::
+
+    dW[l]    = a[l-1]^T dz[l] + alpha W[l] / sum(w)       (n[l-1], n[l])
+    db[l]    = sum over samples of dz[l]                  (n[l],)
+    da[l-1]  = dz[l] W[l]^T                               (m, n[l-1])
+    dz[l-1]  = da[l-1] * g'[l-1](z[l-1])
+
+The layers (:mod:`.layers`, :mod:`.conv_layers`) do the per-layer work; this
+module only chains them and adds what concerns the whole network: the loss, the
+L2 penalty ``J += alpha / 2 * sum_l ||W[l]||^2 / sum(w)`` and the packing of all
+parameters into one vector for L-BFGS. Plain numpy; nothing from scikit-learn.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .layers import Dense, Layer
+from .losses import OUTPUT_LOSSES
+
+
+class Network:
+    """Layers applied in order, with an output loss at the end.
+
+    Parameters
+    ----------
+    layers : list of Layer
+        The last one is a :class:`~sknnedu.nn.layers.Dense` whose activation is the
+        output activation of ``loss``; its backward starts from ``dz[L]``.
+    loss : str
+        A key of :data:`sknnedu.nn.losses.OUTPUT_LOSSES`.
+    alpha : float, default=0.0
+        L2 penalty on every weight array (``params[0]`` of each layer that learns).
+    huber_delta : float, default=1.0
+        Threshold of the ``'huber'`` loss.
+
+    Attributes
+    ----------
+    weights, biases : lists of ndarray
+        ``params[0]`` and ``params[1]`` of each learning layer, first layer first.
+    params, grads : lists of ndarray
+        ``weights + biases`` and their gradients, in that fixed order (what the
+        optimisers and :func:`pack` see).
+    grad_vector : ndarray of shape (n_params,) or None
+        All gradients as one vector: ``grads`` (and each layer's ``grads``) are
+        consecutive views of it, so that an optimiser steps all parameters with a
+        few whole-vector operations. None when the layers' dtypes differ.
+    """
+
+    def __init__(self, layers: list[Layer], loss: str, *, alpha: float = 0.0,
+                 huber_delta: float = 1.0) -> None:
+        self.layers = layers
+        self.loss = OUTPUT_LOSSES[loss]
+        self.alpha = float(alpha)
+        self.huber_delta = float(huber_delta)
+        learning = [layer for layer in layers if layer.params]
+        self.weights = [layer.params[0] for layer in learning]
+        self.biases = [layer.params[1] for layer in learning]
+        self.params = self.weights + self.biases
+        self.grad_vector = _gather_grads(learning)
+        self.weight_grads = [layer.grads[0] for layer in learning]
+        self.grads = self.weight_grads + [layer.grads[1] for layer in learning]
+        self.runs_own_threads = any(layer.runs_own_threads for layer in layers)
+        self.flops = max((layer.flops for layer in layers if not layer.runs_own_threads),
+                         default=0.0)
+        self._first_learning = next((i for i, layer in enumerate(layers) if layer.params), 0)
+        self._dz = self._scratch = None
+
+    def forward(self, X, training: bool = False) -> np.ndarray:
+        """``a[L]`` for the batch X: ``for layer in layers: a = layer.forward(a)``."""
+        a = X
+        for layer in self.layers:
+            a = layer.forward(a, training)
+        return a
+
+    def loss_grad(self, X, Y: np.ndarray, sample_weight: np.ndarray | None = None, *,
+                  training: bool = True) -> float:
+        """One forward and backward pass: fill every layer's ``grads``, return J.
+
+        Parameters
+        ----------
+        X : ndarray or sparse matrix of shape (m, ...)
+        Y : ndarray of shape (m, n[L])
+            Targets (one-hot or 0/1 for classifiers) in the dtype of the weights.
+        sample_weight : ndarray of shape (m,) or None
+        training : bool
+            Apply dropout.
+
+        Returns
+        -------
+        J : float
+            Weighted mean loss of the batch plus the L2 penalty.
+        """
+        m = Y.shape[0]
+        sw_sum = float(m if sample_weight is None else sample_weight.sum())
+        if sw_sum <= 0:  # a batch of zero-weight samples teaches nothing
+            for g in self.grads:
+                g[...] = 0
+            return 0.0
+        P = self.forward(X, training)
+        loss = self.loss(Y, P, sample_weight, self.huber_delta)
+        if self.alpha:
+            loss += 0.5 * self.alpha * sum(float(np.vdot(W, W)) for W in self.weights) / sw_sum
+
+        dtype = P.dtype
+        if self._dz is None or self._dz.shape[0] < m or self._dz.dtype != dtype:
+            self._dz = np.empty(P.shape, dtype=dtype)
+        dz = self.loss.gradient(Y, P, self._dz[:m], self.huber_delta)
+        # dz[L] = w dJ_i/dz / sum(w); every dz[l] below inherits the 1 / sum(w)
+        dz *= dtype.type(1.0 / sw_sum)
+        if sample_weight is not None:
+            dz *= sample_weight.astype(dtype, copy=False)[:, None]
+        last, first_learning = len(self.layers) - 1, self._first_learning
+        output = self.layers[last]
+        assert isinstance(output, Dense)
+        da = output.backward_dz(dz, need_input_grad=last > first_learning)
+        for i in range(last - 1, first_learning - 1, -1):
+            da = self.layers[i].backward(da, need_input_grad=i > first_learning)
+        if self.alpha:  # dW[l] += alpha / sum(w) W[l], through reused scratch arrays
+            scale = dtype.type(self.alpha / sw_sum)
+            if self._scratch is None:
+                self._scratch = [np.empty_like(W) for W in self.weights]
+            for W, gW, tmp in zip(self.weights, self.weight_grads, self._scratch):
+                gW += np.multiply(W, scale, out=tmp)
+        return loss
+
+    def predict(self, X, chunk_size: int = 4096) -> np.ndarray:
+        """``a[L]`` for every row of X, computed in chunks of ``chunk_size`` rows.
+
+        Returns
+        -------
+        P : ndarray of shape (n_samples, n[L])
+        """
+        n = X.shape[0]
+        out = np.empty((n, self.weights[-1].shape[1]), dtype=self.weights[-1].dtype)
+        for start in range(0, n, chunk_size):
+            stop = min(start + chunk_size, n)
+            out[start:stop] = self.forward(X[start:stop])
+        return out
+
+
+def _gather_grads(learning: list[Layer]) -> np.ndarray | None:
+    """Move the layers' gradients into one vector, weights first, then biases.
+
+    Each layer's ``grads[i]`` is replaced by a view of the vector (its backward
+    writes into ``grads[i]`` in place, so it writes into the vector).
+    """
+    slots = [(layer, 0) for layer in learning] + [(layer, 1) for layer in learning]
+    arrays = [layer.grads[i] for layer, i in slots]
+    if not arrays or len({a.dtype for a in arrays}) != 1:
+        return None
+    vector = np.empty(sum(a.size for a in arrays), dtype=arrays[0].dtype)
+    start = 0
+    for (layer, i), a in zip(slots, arrays):
+        layer.grads[i] = vector[start:start + a.size].reshape(a.shape)
+        start += a.size
+    return vector
+
+
+def pack(arrays: list[np.ndarray]) -> np.ndarray:
+    """Arrays flattened into one float64 vector, in order (for L-BFGS)."""
+    return np.concatenate([a.ravel() for a in arrays]).astype(np.float64, copy=False)
+
+
+def unpack(theta: np.ndarray, arrays: list[np.ndarray]) -> None:
+    """Inverse of :func:`pack`: copy ``theta`` into ``arrays``, in place."""
+    start = 0
+    for a in arrays:
+        a[...] = theta[start:start + a.size].reshape(a.shape)
+        start += a.size
