@@ -544,7 +544,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from .datasets import load_image
     from .persistence import load_model
 
-    model, metadata = load_model(args.model)
+    model, metadata = load_model(args.model, return_metadata=True)
     _check_classifier(model, args.model)
     image_size, as_gray = _image_settings(metadata, args.model)
     rows: dict[int, np.ndarray] = {}

@@ -3,8 +3,15 @@
 :func:`save_model` writes a fitted estimator (an :class:`~sknnedu.NNClassifier`,
 a :class:`~sknnedu.feature_extraction.ConvFeatureTransformer`, or a
 :class:`~sklearn.pipeline.Pipeline` of them) together with a dict of metadata
-(the class names, the image size...) into one ``skops`` file; :func:`load_model`
-reads both back.
+(the class names, the image size...) into one ``skops`` file. :func:`load_model`
+reads the estimator back, as ``skops.io.load``, ``joblib.load`` and
+``pickle.load`` do; :func:`load_metadata` reads the metadata, and
+``load_model(path, return_metadata=True)`` both at once::
+
+    model = load_model("pets.skops")
+    model.predict(X)
+    load_metadata("pets.skops")["image_size"]          # [32, 32]
+    model, metadata = load_model("pets.skops", return_metadata=True)
 
 Why skops and not pickle
 ------------------------
@@ -38,7 +45,7 @@ from typing import Any, NamedTuple
 import skops.io as sio
 from skops.io.exceptions import UnsupportedTypeException, UntrustedTypesFoundException
 
-__all__ = ["TRUSTED_TYPES", "LoadedModel", "load_model", "save_model"]
+__all__ = ["TRUSTED_TYPES", "LoadedModel", "load_metadata", "load_model", "save_model"]
 
 FORMAT = "sknnedu-model"
 FORMAT_VERSION = 1
@@ -62,7 +69,7 @@ _CORRUPT = (zipfile.BadZipFile, zlib.error, EOFError, KeyError, IndexError, Type
 
 
 class LoadedModel(NamedTuple):
-    """What :func:`load_model` returns: unpack it as ``model, metadata = ...``.
+    """What ``load_model(path, return_metadata=True)`` returns: ``model, metadata = ...``.
 
     Attributes
     ----------
@@ -132,9 +139,12 @@ def save_model(model: Any, path: str | os.PathLike[str], *, metadata: dict | Non
     >>> clf = NNClassifier((16,), max_iter=20, random_state=0).fit(X / 16, y)
     >>> path = os.path.join(tempfile.mkdtemp(), "digits.skops")
     >>> save_model(clf, path, metadata={"image_size": [8, 8]})
-    >>> loaded, meta = load_model(path)
-    >>> bool((loaded.predict(X / 16) == clf.predict(X / 16)).all()), meta
-    (True, {'image_size': [8, 8]})
+    >>> loaded = load_model(path)
+    >>> bool((loaded.predict(X / 16) == clf.predict(X / 16)).all())
+    True
+    >>> from sknnedu.persistence import load_metadata
+    >>> load_metadata(path)
+    {'image_size': [8, 8]}
     """
     metadata = {} if metadata is None else metadata
     if type(metadata) is not dict:
@@ -162,34 +172,8 @@ def _bad_file(path: str, reason: str) -> ValueError:
     )
 
 
-def load_model(path: str | os.PathLike[str]) -> LoadedModel:
-    """Read a model written by :func:`save_model`, trusting only known types.
-
-    The file's list of types is checked first (``skops.io.get_untrusted_types``);
-    if it names a type that is neither trusted by skops by default nor in
-    :data:`TRUSTED_TYPES`, nothing is built and ``ValueError`` names the type.
-
-    Parameters
-    ----------
-    path : str or path-like
-        A file written by :func:`save_model`.
-
-    Returns
-    -------
-    loaded : LoadedModel
-        A named tuple ``(model, metadata)``: the estimator, which predicts
-        exactly as the saved one did, and the metadata dict.
-
-    Raises
-    ------
-    FileNotFoundError, IsADirectoryError, PermissionError
-        If ``path`` cannot be opened (an :class:`OSError`).
-    ValueError
-        If the file is not a skops file, is truncated or corrupt, names an
-        untrusted type, was not written by :func:`save_model`, or its model is
-        not an estimator (no ``fit`` and ``get_params``: a str, a dict...). The
-        message starts with the path.
-    """
+def _read(path: str | os.PathLike[str]) -> LoadedModel:
+    """The model and metadata of a file written by :func:`save_model`, types audited first."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"Model file not found: '{path}'")
@@ -226,6 +210,76 @@ def load_model(path: str | os.PathLike[str]) -> LoadedModel:
     if not _is_estimator(model):
         raise _bad_file(path, f"its model is a {type(model).__name__}, not an estimator")
     return LoadedModel(model, metadata)
+
+
+def load_model(path: str | os.PathLike[str], *, return_metadata: bool = False) -> Any:
+    """Read the estimator of a file written by :func:`save_model`, trusting only known types.
+
+    Returns the estimator, as ``skops.io.load``, ``joblib.load`` and
+    ``pickle.load`` do, so ``load_model(path).predict(X)`` works. The file's
+    list of types is checked first (``skops.io.get_untrusted_types``); if it
+    names a type that is neither trusted by skops by default nor in
+    :data:`TRUSTED_TYPES`, nothing is built and ``ValueError`` names the type.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by :func:`save_model` (by any sknnedu version that
+        writes format version 1, 0.1.0 included).
+    return_metadata : bool, default=False
+        Also return the metadata, from the same read of the file.
+
+    Returns
+    -------
+    model : estimator
+        The fitted estimator, which predicts exactly as the saved one did.
+    loaded : LoadedModel
+        With ``return_metadata=True``, the named tuple ``(model, metadata)``
+        instead. :func:`load_metadata` gives the metadata alone.
+
+    Raises
+    ------
+    FileNotFoundError, IsADirectoryError, PermissionError
+        If ``path`` cannot be opened (an :class:`OSError`).
+    ValueError
+        If the file is not a skops file, is truncated or corrupt, names an
+        untrusted type, was not written by :func:`save_model`, or its model is
+        not an estimator (no ``fit`` and ``get_params``: a str, a dict...). The
+        message starts with the path.
+    """
+    loaded = _read(path)
+    return loaded if return_metadata else loaded.model
+
+
+def load_metadata(path: str | os.PathLike[str]) -> dict:
+    """Read the metadata of a file written by :func:`save_model`.
+
+    The file is checked and read as by :func:`load_model` (the metadata is
+    stored beside the estimator, in the same skops file).
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by :func:`save_model`.
+
+    Returns
+    -------
+    metadata : dict
+        The ``metadata`` given to :func:`save_model` (``{}`` if none), e.g.
+        ``{"class_names": [...], "image_size": [32, 32], "as_gray": False}``
+        for a model saved by ``sknnedu train``.
+
+    Raises
+    ------
+    FileNotFoundError, IsADirectoryError, PermissionError
+        If ``path`` cannot be opened (an :class:`OSError`).
+    ValueError
+        If the file is not a skops file, is truncated or corrupt, names an
+        untrusted type, was not written by :func:`save_model`, or its model is
+        not an estimator (no ``fit`` and ``get_params``: a str, a dict...). The
+        message starts with the path.
+    """
+    return _read(path).metadata
 
 
 def _is_estimator(obj: Any) -> bool:

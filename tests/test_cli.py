@@ -18,7 +18,7 @@ from sklearn.datasets import load_digits
 
 from sknnedu import cli
 from sknnedu.cli import main
-from sknnedu.persistence import load_model, save_model
+from sknnedu.persistence import load_metadata, load_model, save_model
 
 CLASSES = ("checker", "horizontal", "vertical")
 TINY_DEMO = cli.DemoSettings(sizes=((8,),), max_iter=3, cv=2, cnn_max_iter=2)
@@ -154,7 +154,7 @@ def test_train_reports_and_saves(trained):
     assert "confusion matrix" in out
     for name in CLASSES:
         assert re.search(rf"^{name}\s+\d+\s+\d+\s+\d+$", out, flags=re.M)
-    model, metadata = load_model(model_path)
+    model, metadata = load_model(model_path, return_metadata=True)
     assert metadata["class_names"] == list(CLASSES)
     assert metadata["image_size"] == [16, 16] and metadata["as_gray"] is False
     assert list(model.classes_) == list(CLASSES)
@@ -190,7 +190,7 @@ def test_train_search_gray_resized(image_set, tmp_path, capsys):
     out = capsys.readouterr().out
     assert status == 0
     assert "rank" in out and "best parameters" in out and "(3 folds)" in out
-    _, metadata = load_model(model_path)
+    metadata = load_metadata(model_path)
     assert metadata["image_size"] == [12, 12] and metadata["as_gray"] is True
     image = image_set / "vertical" / "vertical03.png"
     assert main(["predict", str(model_path), str(image)]) == 0
@@ -203,7 +203,7 @@ def test_train_resizes_images_of_different_sizes(tmp_path, capsys):
     model_path = tmp_path / "mixed.skops"
     assert main(["train", str(folder), "--out", str(model_path)]) == 0
     assert "resizing them all to 32x32" in capsys.readouterr().out
-    assert load_model(model_path).metadata["image_size"] == [32, 32]
+    assert load_metadata(model_path)["image_size"] == [32, 32]
 
 
 def test_cv_folds_are_capped_by_the_smallest_class(tmp_path, capsys):
@@ -375,7 +375,7 @@ def test_train_a_cnn_and_predict(image_set, tmp_path, capsys):
     out = capsys.readouterr().out
     assert status == 0
     assert "CNNClassifier" in out and "cross-validated accuracy" in out
-    model, metadata = load_model(model_path)
+    model, metadata = load_model(model_path, return_metadata=True)
     assert type(model).__name__ == "CNNClassifier"
     assert model.image_shape_ == (12, 12, 3) and metadata["image_size"] == [12, 12]
     images = [str(image_set / kind / f"{kind}03.png") for kind in CLASSES]

@@ -6,6 +6,7 @@ import json
 import pickle
 import warnings
 import zipfile
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -18,7 +19,13 @@ from sklearn.preprocessing import FunctionTransformer
 
 from sknnedu import CNNClassifier, NNClassifier, NNRegressor
 from sknnedu.feature_extraction import ConvFeatureTransformer
-from sknnedu.persistence import TRUSTED_TYPES, LoadedModel, load_model, save_model
+from sknnedu.persistence import (
+    TRUSTED_TYPES,
+    LoadedModel,
+    load_metadata,
+    load_model,
+    save_model,
+)
 
 BUILTIN_SCALARS = (int, float, str, bool, type(None))
 
@@ -75,17 +82,46 @@ def test_skops_round_trip_is_identical(models, digits, tmp_path, name):
     metadata = {"class_names": ["a", "b"], "image_size": (8, 8), "as_gray": True,
                 "nested": {"x": [1, 2.5, None]}}
     save_model(models[name], path, metadata=metadata)
-    loaded = load_model(path)
-    assert isinstance(loaded, LoadedModel)
-    model, meta = loaded
-    assert meta == metadata
+    model = load_model(path)
     assert type(model) is type(models[name])
     _assert_same(models[name], model, digits[0])
+    assert load_metadata(path) == metadata
+    loaded = load_model(path, return_metadata=True)
+    assert isinstance(loaded, LoadedModel)
+    again, meta = loaded
+    assert meta == metadata
+    _assert_same(models[name], again, digits[0])
+
+
+def test_load_model_returns_the_estimator_as_joblib_and_skops_do(models, digits, tmp_path):
+    # hardening item 14: load_model returned a (model, metadata) tuple, so
+    # load_model(path).predict(X) failed ("'LoadedModel' object has no attribute 'predict'")
+    X = digits[0]
+    path = tmp_path / "m.skops"
+    save_model(models["pipeline"], path, metadata={"image_size": [8, 8]})
+    joblib.dump(models["pipeline"], tmp_path / "m.joblib")
+    np.testing.assert_array_equal(load_model(path).predict(X),
+                                  joblib.load(tmp_path / "m.joblib").predict(X))
 
 
 def test_load_model_without_metadata_gives_empty_dict(models, tmp_path):
     save_model(models["nn"], str(tmp_path / "m.skops"))
-    assert load_model(str(tmp_path / "m.skops")).metadata == {}
+    assert load_metadata(str(tmp_path / "m.skops")) == {}
+    assert load_model(str(tmp_path / "m.skops"), return_metadata=True).metadata == {}
+
+
+@pytest.mark.parametrize("name", ["conv_pipeline", "cnn"])
+def test_files_written_by_version_0_1_0_still_load(name):
+    """tests/data holds files save_model wrote in sknnedu 0.1.0 (before load_model returned
+    the bare estimator), with their predict_proba on 10 digits."""
+    data = Path(__file__).parent / "data"
+    expected = np.load(data / "models-0.1.0-expected.npz")
+    path = data / f"{name}-0.1.0.skops"
+    model = load_model(path)
+    np.testing.assert_allclose(model.predict_proba(expected["X"]), expected[name],
+                               rtol=1e-12, atol=1e-15)
+    metadata = load_metadata(path)
+    assert metadata["image_size"] == [8, 8] and metadata["as_gray"] is True
 
 
 @pytest.mark.parametrize("name", ["nn", "nn_layers", "conv", "pipeline", "kmeans_pipeline"])
@@ -276,6 +312,8 @@ def test_missing_path_and_folder(tmp_path):
         load_model(tmp_path / "nothere.skops")
     with pytest.raises(IsADirectoryError, match="folder"):
         load_model(tmp_path)
+    with pytest.raises(FileNotFoundError, match="nothere.skops"):
+        load_metadata(tmp_path / "nothere.skops")
 
 
 @pytest.mark.parametrize("metadata", [
