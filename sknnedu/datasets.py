@@ -58,7 +58,9 @@ from skimage.color import gray2rgb, rgb2gray, rgba2rgb
 from skimage.util import img_as_float32, img_as_float64
 from sklearn.utils import Bunch
 
-__all__ = ["load_image", "load_image_folder"]
+from .ts_format import load_ts, sktime_ts_path
+
+__all__ = ["load_image", "load_image_folder", "load_ts", "sktime_ts_path"]
 
 _ON_ERROR = ("raise", "skip")
 
