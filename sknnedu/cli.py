@@ -373,14 +373,13 @@ def _first_image_hw(folder: str) -> tuple[int, int] | None:
     None if there is none or its header cannot be read: load_image_folder then
     says what is wrong.
     """
-    from .datasets import _class_files, _image_hw
+    from .datasets import image_folder_files, read_image_size
 
-    root = Path(folder)
-    if not root.is_dir():
+    if not Path(folder).is_dir():
         return None
-    for _, files in _class_files(root):
+    for _, files in image_folder_files(folder):
         if files:
-            return _image_hw(str(files[0]))
+            return read_image_size(files[0])
     return None
 
 

@@ -60,7 +60,14 @@ from sklearn.utils import Bunch
 
 from .ts_format import load_ts, sktime_ts_path
 
-__all__ = ["load_image", "load_image_folder", "load_ts", "sktime_ts_path"]
+__all__ = [
+    "image_folder_files",
+    "load_image",
+    "load_image_folder",
+    "load_ts",
+    "read_image_size",
+    "sktime_ts_path",
+]
 
 _ON_ERROR = ("raise", "skip")
 
@@ -114,6 +121,9 @@ _ORIENTATION = 0x0112
 
 def _decode_error(path: str, exc: BaseException) -> ValueError:
     reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if reason.startswith("Could not find a backend"):  # imageio, after Pillow gave up too
+        empty = os.path.isfile(path) and os.path.getsize(path) == 0
+        reason = "the file is empty" if empty else "not an image file (no reader knows its format)"
     return ValueError(f"Cannot read image {path}: {reason}")
 
 
@@ -171,10 +181,24 @@ def _read_pil(path: str, size: tuple[int, int] | None) -> np.ndarray | None:
             raise _decode_error(path, exc) from exc
 
 
-def _image_hw(path: str) -> tuple[int, int] | None:
-    """(h, w) of an image as it will load (EXIF orientation applied), from its header only.
+def read_image_size(path: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """``(h, w)`` of an image as it will load, read from its header only (no decoding).
 
-    None when Pillow cannot read the header; decoding then tells what is wrong.
+    The EXIF orientation is applied, as by :func:`load_image`. A header is a few
+    kilobytes whatever the image's size, so this decides cheaply how to load
+    large images (``sknnedu train`` does).
+
+    Parameters
+    ----------
+    path : str or path-like
+        An image file.
+
+    Returns
+    -------
+    size : (h, w) tuple of int, or None
+        None when Pillow cannot read the header (a missing file, a format only
+        ``skimage.io.imread`` reads, not an image); :func:`load_image` then says
+        what is wrong.
     """
     try:
         with Image.open(path) as im:
@@ -335,10 +359,135 @@ def _visible(entries: Any) -> list[Path]:
     return sorted((p for p in entries if not p.name.startswith(".")), key=lambda p: p.name)
 
 
-def _class_files(root: Path) -> list[tuple[Path, list[Path]]]:
-    """``(class folder, its files)`` in the order :func:`load_image_folder` reads them."""
+def _files_under(folder: Path, ancestors: frozenset = frozenset()) -> list[Path]:
+    """Visible files in ``folder`` and its visible sub-folders, sorted by path.
+
+    A linked folder that leads back to one of its ancestors is not entered again.
+    """
+    real = folder.resolve()
+    if real in ancestors:
+        return []
+    files: list[Path] = []
+    for entry in _visible(folder.iterdir()):
+        if entry.is_dir():
+            files += _files_under(entry, ancestors | {real})
+        elif entry.is_file():
+            files.append(entry)
+    return files
+
+
+def _check_root(root: Path) -> None:
+    if not root.exists():
+        raise FileNotFoundError(f"Image folder not found: '{root}'")
+    if not root.is_dir():
+        raise NotADirectoryError(
+            f"'{root}' is not a folder; load_image_folder expects a folder with one "
+            "subfolder per class (use load_image for a single file)"
+        )
+
+
+def image_folder_files(path: str | os.PathLike[str]) -> list[tuple[str, list[Path]]]:
+    """The classes of an image folder and their files, as :func:`load_image_folder` reads them.
+
+    Class folders are the sub-folders of ``path``, sorted by name; a class's
+    files are those in its folder and, at any depth, its sub-folders (as
+    torchvision's ``ImageFolder``), sorted by path. Hidden names (``.DS_Store``,
+    ``.ipynb_checkpoints``) and plain files directly in ``path`` are left out.
+    No file is opened: whether it is an image is found out when it is read.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The folder holding the class subfolders.
+
+    Returns
+    -------
+    classes : list of (str, list of Path)
+        ``(class name, its files)`` per class folder, in label order; ``[]``
+        when ``path`` has no class folder.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    NotADirectoryError
+        If ``path`` is a file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from sknnedu.datasets import image_folder_files
+    >>> root = Path(tempfile.mkdtemp())
+    >>> for name in ["dogs/d1.png", "cats/c2.png", "cats/old/c1.png", "cats/.DS_Store"]:
+    ...     (root / name).parent.mkdir(exist_ok=True)
+    ...     (root / name).touch()
+    >>> [(c, [f.name for f in files]) for c, files in image_folder_files(root)]
+    [('cats', ['c2.png', 'c1.png']), ('dogs', ['d1.png'])]
+    """
+    root = Path(path)
+    _check_root(root)
     class_dirs = [p for p in _visible(root.iterdir()) if p.is_dir()]
-    return [(d, [p for p in _visible(d.iterdir()) if p.is_file()]) for d in class_dirs]
+    return [(d.name, _files_under(d)) for d in class_dirs]
+
+
+def _labelled_files(root: Path, classes: list[tuple[str, list[Path]]]) -> list[tuple[int, Path]]:
+    """``(label, file)`` pairs; an error without class folders, a warning per empty class."""
+    if not classes:
+        loose = sum(p.is_file() for p in _visible(root.iterdir()))
+        hint = f"; it holds {loose} file(s) directly, move them into class folders" if loose else ""
+        raise ValueError(
+            f"No class subfolders in '{root}': expected one subfolder per class, "
+            f"e.g. '{root / 'cats'}/' and '{root / 'dogs'}/', each holding images{hint}"
+        )
+    labelled: list[tuple[int, Path]] = []
+    for label, (name, files) in enumerate(classes):
+        if not files:
+            warnings.warn(
+                f"Class folder '{root / name}' holds no files; class '{name}' "
+                "will have no samples",
+                UserWarning,
+                stacklevel=3,
+            )
+        labelled += [(label, file) for file in files]
+    return labelled
+
+
+def _read_images(labelled: list[tuple[int, Path]], size: tuple[int, int] | None, as_gray: bool,
+                 dtype: np.dtype, on_error: str):
+    """Read the files one at a time into one array (peak: the result and one image).
+
+    Returns the images (None if none was read), labels, paths and the number skipped.
+    """
+    stacked: np.ndarray | None = None
+    target: list[int] = []
+    filenames: list[str] = []
+    n_skipped = 0
+    for label, file in labelled:
+        name = str(file)
+        try:
+            img = _load(name, size, as_gray, dtype)
+        except ValueError as exc:
+            if on_error == "raise":
+                raise
+            warnings.warn(f"{exc}; skipped", UserWarning, stacklevel=3)
+            n_skipped += 1
+            continue
+        if stacked is None:
+            stacked = np.empty((len(labelled) - n_skipped, *img.shape), dtype=dtype)
+        elif img.shape != stacked.shape[1:]:
+            raise ValueError(
+                f"Images differ in size: '{filenames[0]}' has shape {stacked.shape[1:]} "
+                f"but '{name}' has shape {img.shape}; pass image_size=(h, w) to "
+                "resize them all to one size"
+            )
+        stacked[len(filenames)] = img
+        del img
+        target.append(label)
+        filenames.append(name)
+    if stacked is not None:
+        stacked = stacked[: len(filenames)]  # files skipped after the first image
+    return stacked, target, filenames, n_skipped
 
 
 def load_image_folder(
@@ -353,10 +502,15 @@ def load_image_folder(
 
     ``path/cats/*.png`` and ``path/dogs/*.jpg`` give ``target_names
     == ['cats', 'dogs']`` and ``target`` 0 for cats, 1 for dogs. Class folders
-    are sorted by name; names starting with ``'.'`` are ignored, as are plain
-    files directly in ``path`` and folders inside a class folder. Every other
-    file in a class folder is read with :func:`load_image`, so a stray
-    ``README.txt`` is reported, not silently dropped.
+    are sorted by name; images in sub-folders of a class folder (``cats/2023/``)
+    belong to that class. Names starting with ``'.'`` are ignored, as are plain
+    files directly in ``path`` (:func:`image_folder_files` lists what is read).
+    Every other file is read with :func:`load_image`, so a stray ``notes.txt``
+    or ``Thumbs.db`` is reported (an error, or with ``on_error='skip'`` a
+    warning naming it), never silently dropped.
+
+    The steps: list the files (:func:`image_folder_files`), label them by class
+    folder, read them one at a time into one array, and describe the result.
 
     Parameters
     ----------
@@ -392,7 +546,8 @@ def load_image_folder(
         image_shape : tuple
             ``images.shape[1:]``.
         DESCR : str
-            One line describing what was loaded.
+            One line describing what was loaded, with the number of files
+            skipped (``on_error='skip'``).
 
     Raises
     ------
@@ -424,83 +579,29 @@ def load_image_folder(
     dt = _check_dtype(dtype)
     if on_error not in _ON_ERROR:
         raise ValueError(f"on_error must be one of {_ON_ERROR}, got {on_error!r}")
-    as_gray = bool(as_gray)
-
     root = Path(path)
-    if not root.exists():
-        raise FileNotFoundError(f"Image folder not found: '{root}'")
-    if not root.is_dir():
-        raise NotADirectoryError(
-            f"'{root}' is not a folder; load_image_folder expects a folder with one "
-            "subfolder per class (use load_image for a single file)"
-        )
 
-    classes = _class_files(root)
-    if not classes:
-        loose = sum(p.is_file() for p in _visible(root.iterdir()))
-        hint = f"; it holds {loose} file(s) directly, move them into class folders" if loose else ""
+    classes = image_folder_files(root)
+    labelled = _labelled_files(root, classes)
+    images, target, filenames, n_skipped = _read_images(
+        labelled, size, bool(as_gray), dt, on_error)
+
+    target_names = [name for name, _ in classes]
+    skipped = f" ({n_skipped} unreadable file(s) skipped)" if n_skipped else ""
+    if images is None:
         raise ValueError(
-            f"No class subfolders in '{root}': expected one subfolder per class, "
-            f"e.g. '{root / 'cats'}/' and '{root / 'dogs'}/', each holding images{hint}"
-        )
-    target_names = [p.name for p, _ in classes]
-
-    labelled: list[tuple[int, Path]] = []
-    for label, (class_dir, files) in enumerate(classes):
-        if not files:
-            warnings.warn(
-                f"Class folder '{class_dir}' holds no files; class '{class_dir.name}' "
-                "will have no samples",
-                UserWarning,
-                stacklevel=2,
-            )
-        labelled += [(label, file) for file in files]
-
-    # one image at a time, written straight into the result: the memory peak is
-    # the (n, h, w[, c]) array plus one image being decoded, whatever n is
-    stacked: np.ndarray | None = None
-    target: list[int] = []
-    filenames: list[str] = []
-    n_skipped = 0
-    for label, file in labelled:
-        name = str(file)
-        try:
-            img = _load(name, size, as_gray, dt)
-        except ValueError as exc:
-            if on_error == "raise":
-                raise
-            warnings.warn(f"{exc}; skipped", UserWarning, stacklevel=2)
-            n_skipped += 1
-            continue
-        if stacked is None:
-            stacked = np.empty((len(labelled) - n_skipped, *img.shape), dtype=dt)
-        elif img.shape != stacked.shape[1:]:
-            raise ValueError(
-                f"Images differ in size: '{filenames[0]}' has shape {stacked.shape[1:]} "
-                f"but '{name}' has shape {img.shape}; pass image_size=(h, w) to "
-                "resize them all to one size"
-            )
-        stacked[len(filenames)] = img
-        del img
-        target.append(label)
-        filenames.append(name)
-
-    if stacked is None:
-        why = f" ({n_skipped} unreadable file(s) skipped)" if n_skipped else ""
-        raise ValueError(
-            f"No images found in '{root}'{why}: expected image files (PNG, JPEG, ...) "
+            f"No images found in '{root}'{skipped}: expected image files (PNG, JPEG, ...) "
             f"in its class subfolders {target_names}"
         )
-    stacked = stacked[: len(filenames)]  # files skipped after the first image
     return Bunch(
-        data=stacked.reshape(len(stacked), -1),
-        images=stacked,
+        data=images.reshape(len(images), -1),
+        images=images,
         target=np.asarray(target, dtype=np.int64),
         target_names=target_names,
         filenames=filenames,
-        image_shape=stacked.shape[1:],
+        image_shape=images.shape[1:],
         DESCR=(
-            f"{len(stacked)} images of shape {stacked.shape[1:]} in {len(target_names)} "
-            f"classes {target_names}, loaded from '{root}'"
+            f"{len(images)} images of shape {images.shape[1:]} in {len(target_names)} "
+            f"classes {target_names}, loaded from '{root}'{skipped}"
         ),
     )

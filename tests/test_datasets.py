@@ -454,3 +454,71 @@ def test_signed_pixels_map_into_unit_range(tmp_path: Path) -> None:
     assert img.min() == 0 and img.max() == 1
     resized = load_image(f, image_size=(4, 6))
     assert resized.min() >= 0 and resized.max() <= 1
+
+
+# --------------------------------------------------------------------------- #
+# Sub-folders and stray files (hardening items 16, 20 of the CLI issue)
+# --------------------------------------------------------------------------- #
+def test_images_in_sub_folders_belong_to_their_class(same_size: Path) -> None:
+    # they were dropped without a word (4 of 16 images in the issue's probe)
+    _save(same_size / "apples" / "2023" / "a.png", _constant("apples", (6, 5)))
+    _save(same_size / "apples" / "2023" / "deeper" / "b.png", _constant("apples", (6, 5)))
+    _save(same_size / "bananas" / ".cache" / "hidden.png", _constant("bananas", (6, 5)))
+    ds = load_image_folder(same_size)
+    assert ds.target_names == ["apples", "bananas", "cherries"]
+    assert ds.images.shape[0] == 3 * N_PER_CLASS + 2
+    names = [Path(f).relative_to(same_size).as_posix() for f in ds.filenames]
+    assert names[:N_PER_CLASS + 2] == [
+        "apples/2023/a.png", "apples/2023/deeper/b.png",
+        *(f"apples/img{i}.png" for i in range(N_PER_CLASS))]
+    assert (ds.target[:N_PER_CLASS + 2] == 0).all()
+    assert not any(".cache" in name for name in names)
+    np.testing.assert_allclose(ds.images[1, 0, 0], EXPECTED["apples"], atol=1e-6)
+
+
+def test_a_linked_folder_that_loops_is_read_once(same_size: Path) -> None:
+    try:
+        (same_size / "apples" / "again").symlink_to(same_size / "apples", target_is_directory=True)
+    except OSError:
+        pytest.skip("no symbolic links here")
+    ds = load_image_folder(same_size)
+    assert ds.images.shape[0] == 3 * N_PER_CLASS
+
+
+def test_image_folder_files_lists_what_load_image_folder_reads(same_size: Path) -> None:
+    from sknnedu.datasets import image_folder_files
+
+    _save(same_size / "cherries" / "old" / "c.png", _constant("cherries", (6, 5)))
+    (same_size / "notes.txt").write_text("not a class")
+    listed = image_folder_files(same_size)
+    assert [name for name, _ in listed] == ["apples", "bananas", "cherries"]
+    files = [str(f) for _, class_files in listed for f in class_files]
+    assert files == load_image_folder(same_size).filenames
+    with pytest.raises(FileNotFoundError):
+        image_folder_files(same_size / "nope")
+
+
+def test_read_image_size_reads_the_header(tmp_path: Path) -> None:
+    from sknnedu.datasets import read_image_size
+
+    f = _save(tmp_path / "wide.png", np.zeros((4, 7), np.uint8))
+    assert read_image_size(f) == (4, 7)
+    (tmp_path / "notes.txt").write_text("hello")
+    assert read_image_size(tmp_path / "notes.txt") is None
+    assert read_image_size(tmp_path / "nothere.png") is None
+
+
+@pytest.mark.parametrize(("name", "content", "reason"), [
+    ("Thumbs.db", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(100), "not an image file"),
+    ("notes.txt", b"remember the milk", "not an image file"),
+    ("notes.png", b"not a png at all", "not an image file"),
+    ("empty.jpg", b"", "the file is empty"),
+])
+def test_a_file_that_is_not_an_image_is_named_plainly(tmp_path: Path, name, content, reason):
+    # the message was imageio's "Could not find a backend to open `...`` with iomode `r`."
+    f = tmp_path / name
+    f.write_bytes(content)
+    with pytest.raises(ValueError) as info:
+        load_image(f)
+    assert str(info.value).startswith(f"Cannot read image {f}: {reason}")
+    assert "backend" not in str(info.value)
