@@ -384,7 +384,7 @@ n_outputs_, out_activation_, n_features_in_
                 layers.append(Pool2D(self.pooling, (self.pool_size if oh > 1 else 1,
                                                     self.pool_size if ow > 1 else 1)))
         layers.append(Flatten())
-        acts = self.hidden_activations_ + [self.out_activation_]
+        acts = self.hidden_activations_ + ["identity"]  # g[L] is the network's
         dense = [Dense(W, b, act, self.negative_slope)
                  for W, b, act in zip(self.coefs_, self.intercepts_, acts)]
         dense = self._with_dropout(dense, len(self.hidden_activations_), dropout, rng)

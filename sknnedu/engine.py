@@ -404,7 +404,7 @@ class BaseNetwork(BaseEstimator):
         def loss_grad(theta):
             unpack(theta, net.params)
             loss = self._loss_grad(net, X, Y, sample_weight, training=False)
-            last["norms"] = [float(np.linalg.norm(g)) for g in net.weight_grads]
+            last["norms"] = net.grad_norms()
             last["loss"] = loss
             return loss, pack(net.grads)
 
@@ -525,7 +525,6 @@ class BaseNetwork(BaseEstimator):
         """The epoch loop of the stochastic solvers (``keep['best']``: early stopping's best)."""
         n = X.shape[0]
         state = self._train_state
-        L = len(net.weights)
         dense = isinstance(X, np.ndarray)
         X_batch_buffer = np.empty((batch_size,) + X.shape[1:], dtype=X.dtype) if dense else None
         order = np.arange(n) if self.shuffle else None
@@ -534,7 +533,7 @@ class BaseNetwork(BaseEstimator):
                 if self.shuffle:  # each epoch permutes the last order, as MLPClassifier
                     order = order[rng.permutation(n)]
                 total_loss = 0.0
-                norms = np.zeros(L)
+                norms = np.zeros(net.n_learning_layers)
                 n_batches = 0
                 keep["in_epoch"] = True  # until this epoch is in loss_curve_
                 for start in range(0, n, batch_size):
@@ -550,7 +549,7 @@ class BaseNetwork(BaseEstimator):
                     sw = None if sample_weight is None else sample_weight[rows]
                     loss = self._loss_grad(net, X_batch, Y[rows], sw)
                     total_loss += loss * (stop - start)
-                    norms += [np.sqrt(np.vdot(g, g)) for g in net.weight_grads]
+                    norms += net.grad_norms()
                     n_batches += 1
                     optimizer.update_params(net.params, net.grads)
 

@@ -10,6 +10,7 @@ the output activation and loss, how the validation set is scored); training is
 from __future__ import annotations
 
 import numbers
+import reprlib
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
@@ -57,7 +58,7 @@ class _DenseNetwork(BaseNetwork):
             units, self.hidden_activations_, self.activation, self.init, rng, X.dtype)
 
     def _build_layers(self, dropout: float = 0.0, rng=None) -> list:
-        acts = self.hidden_activations_ + [self.out_activation_]
+        acts = self.hidden_activations_ + ["identity"]  # g[L] is the network's
         layers = [Dense(W, b, act, self.negative_slope)
                   for W, b, act in zip(self.coefs_, self.intercepts_, acts)]
         return self._with_dropout(layers, len(self.hidden_activations_), dropout, rng)
@@ -156,8 +157,12 @@ default='relu'
         or ``'auto'`` (He for ReLU-family layers, Glorot otherwise): it keeps
         the first layers' gradients of the same order as the last one's.
         ``'zeros'`` is truly symmetric: the hidden units never differ.
-    class_weight : dict, 'balanced' or None, default=None
-        Weights of the classes, multiplied into ``sample_weight``.
+    class_weight : dict, list of dict, 'balanced' or None, default=None
+        Weights of the classes, multiplied into ``sample_weight``: a dict
+        ``{class: weight}`` (classes it does not name weigh 1); ``'balanced'``,
+        ``n_samples / (n_classes * count)``; or, for a multilabel ``y``, a list
+        of one dict ``{0: weight, 1: weight}`` per label, whose weights multiply
+        (as :func:`sklearn.utils.class_weight.compute_sample_weight`).
     dropout : float, default=0.0
         Probability of zeroing each hidden unit during training (inverted
         dropout: survivors are scaled by ``1 / (1 - dropout)``).
@@ -366,16 +371,23 @@ default='relu'
     # ------------------------------------------------------ what is its own
 
     def _check_own_params(self) -> None:
-        self._need(self.class_weight is None or self.class_weight == "balanced"
-                   or isinstance(self.class_weight, dict), "class_weight",
-                   "None, 'balanced' or a dict {class: weight}")
-        if isinstance(self.class_weight, dict):
-            for cls, w in self.class_weight.items():
-                if not (isinstance(w, numbers.Real) and np.isfinite(w) and w >= 0):
-                    raise ValueError(
-                        f"class_weight must map classes to finite weights >= 0, as "
-                        f"sample_weight; got {w!r} for class {cls!r}."
-                    )
+        cw = self.class_weight
+        if isinstance(cw, (list, tuple)) and cw and all(isinstance(d, dict) for d in cw):
+            for k, d in enumerate(cw):
+                _check_weights(d, f"class_weight[{k}]")
+        elif isinstance(cw, dict):
+            _check_weights(cw, "class_weight")
+        elif not (cw is None or (isinstance(cw, str) and cw == "balanced")):
+            got = reprlib.repr(cw) if isinstance(cw, (str, list, tuple)) else (
+                f"{type(cw).__name__} {reprlib.repr(cw)}")
+            hint = (" For one weight per class, in the order of classes_, pass "
+                    "dict(zip(classes, weights)); to weigh samples, pass sample_weight to fit."
+                    if hasattr(cw, "__len__") and not isinstance(cw, str) else "")
+            raise ValueError(
+                "class_weight must be None, 'balanced' or a dict {class: weight} (for a "
+                "multilabel y, a list of dicts {0: weight, 1: weight}, one per label); "
+                f"got {got}.{hint}"
+            )
 
     def _loss_name(self) -> str:
         return "log_loss" if self._y_type == "multiclass" else "binary_log_loss"
@@ -451,13 +463,21 @@ default='relu'
         cw = self.class_weight
         if cw is None:
             return sample_weight
-        if cw == "balanced" and incremental:
+        balanced = isinstance(cw, str)  # 'balanced': _check_own_params allows no other str
+        if balanced and incremental:
             raise ValueError(
                 "class_weight='balanced' is not supported for partial_fit: each chunk would "
                 "be balanced on its own. Pass a dict, e.g. from "
                 "sklearn.utils.class_weight.compute_class_weight on all the labels."
             )
-        if self._y_type == "multilabel" or cw == "balanced":
+        if self._y_type == "multilabel":
+            weights = _multilabel_weights(cw, y)
+        elif isinstance(cw, (list, tuple)):
+            raise ValueError(
+                f"class_weight is a list of {len(cw)} dicts, which is for a multilabel y (one "
+                f"dict per label); y is {self._y_type}: pass one dict {{class: weight}}."
+            )
+        elif balanced:
             weights = compute_sample_weight(cw, y)
         else:  # weights belong to classes_ (as SGDClassifier): a chunk may lack some
             unknown = [c for c in cw if c not in set(self.classes_.tolist())]
@@ -485,6 +505,46 @@ default='relu'
     def _val_score(self, P, y_val, sw_val) -> float:
         # _proba first: a binary network has one output column, which argmax cannot decode
         return accuracy_score(y_val, self._decode(self._proba(P)), sample_weight=sw_val)
+
+
+def _check_weights(weights: dict, name: str) -> None:
+    """A class_weight dict maps classes to finite weights >= 0, as sample_weight."""
+    for cls, w in weights.items():
+        if not (isinstance(w, numbers.Real) and np.isfinite(w) and w >= 0):
+            raise ValueError(
+                f"{name} must map classes to finite weights >= 0, as sample_weight; got "
+                f"{w!r} for class {cls!r}."
+            )
+
+
+def _multilabel_weights(class_weight, Y: np.ndarray) -> np.ndarray:
+    """Per-sample weights of a multilabel Y (n, k) of 0/1: the product over the k labels.
+
+    ``class_weight[j]`` maps label j's values 0 and 1 to weights, as
+    :func:`sklearn.utils.class_weight.compute_sample_weight` reads a list of dicts
+    (values it does not name weigh 1), or is ``'balanced'``.
+    """
+    if isinstance(class_weight, str):
+        return compute_sample_weight(class_weight, Y)
+    k = Y.shape[1]
+    if isinstance(class_weight, dict) or len(class_weight) != k:
+        got = "a dict" if isinstance(class_weight, dict) else f"{len(class_weight)} dicts"
+        raise ValueError(
+            f"For a multilabel y of {k} labels, class_weight must be 'balanced' or a list of "
+            f"{k} dicts, one per label, each {{0: weight, 1: weight}} (as "
+            f"sklearn.utils.class_weight.compute_sample_weight); got {got}."
+        )
+    weights = np.ones(len(Y))
+    for j, label_weights in enumerate(class_weight):
+        unknown = sorted(set(label_weights) - {0, 1}, key=repr)
+        if unknown:
+            raise ValueError(
+                f"class_weight[{j}] has keys {unknown}; the values of a label of a multilabel "
+                "y are 0 and 1."
+            )
+        weights *= np.where(Y[:, j] == 1, float(label_weights.get(1, 1.0)),
+                            float(label_weights.get(0, 1.0)))
+    return weights
 
 
 class NNRegressor(RegressorMixin, _DenseNetwork):

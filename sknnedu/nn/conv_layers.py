@@ -207,6 +207,7 @@ class Conv2D(Layer):
             raise ValueError("kernels must be C-contiguous (they are updated in place).")
         self.params = [kernels, bias]
         self.grads = [np.zeros_like(kernels), np.zeros_like(bias)]
+        self.param_names, self.penalized = ("K", "b"), (True, False)
         self.stride = _pair(stride, "stride")
         self.padding = padding
         self.activation = _check_activation(activation)

@@ -1,23 +1,44 @@
 """Layers of a network: each one's forward pass with its backward pass right below.
 
 A network is a list of layers, applied in order (``for layer in layers: a = layer(a)``)
-and differentiated in reverse. Every layer has the same small protocol:
+and differentiated in reverse (:mod:`sknnedu.nn.network`).
 
-``params``
-    The arrays it learns, e.g. ``[W, b]`` (``[]`` for none). They are *references*
-    to the estimator's fitted arrays (``coefs_[l-1]``, ``intercepts_[l-1]``), which
-    the optimiser updates in place: the fitted arrays are the model.
-``grads``
-    Arrays shaped like ``params``, allocated once, written by ``backward``.
+The layer protocol
+------------------
+This is the contract that every layer keeps, and all that :class:`~sknnedu.nn.network.Network`,
+the optimisers and the training engine know of a layer. A new kind of layer (a
+convolution, a recurrent layer, an embedding, one of your own) fits by keeping it, with no
+change anywhere else.
+
+``params`` : list of ndarray
+    The arrays it learns, any number of them (``[]`` for none), in a fixed order. They are
+    *references* to the estimator's fitted arrays (``coefs_[l-1]``, ``intercepts_[l-1]``,
+    ...), which the optimiser updates in place: the fitted arrays are the model.
+``param_names`` : tuple of str
+    One name per parameter, e.g. ``("W", "b")`` or ``("W_x", "W_h", "b")``.
+``penalized`` : tuple of bool
+    One flag per parameter: whether the L2 penalty ``alpha / 2 ||theta||^2`` applies
+    to it (weights: yes; biases: no).
+``grads`` : list of ndarray
+    One array per parameter, of its shape and dtype, allocated once and written *in place*
+    by ``backward`` (the network may replace them by views of one gradient vector).
 ``forward(a_prev, training) -> a``
-    Computes the layer's output and keeps (references to) what its backward needs.
+    The layer's output for a batch, keeping (references to) whatever its backward needs,
+    per-step state included (a recurrent layer keeps every step's state). ``training``
+    switches on what only training does (dropout).
 ``backward(da, need_input_grad) -> da_prev``
-    Given ``da = dJ/da`` of its output, fills ``grads`` and returns ``dJ/da_prev``
-    (or None when nothing upstream learns, as for the first layer).
+    Given ``da = dJ/da`` of its output (for the last layer of a network, ``dz[L]`` from
+    the loss: a network's last layer outputs the pre-activation ``z[L]``), fills
+    ``grads`` and returns ``dJ/da_prev``, or None when ``need_input_grad`` is False
+    (nothing upstream learns).
+``flops`` : float
+    Multiply-adds per sample: the layer's cost, from which :mod:`sknnedu.nn.blas`
+    decides how many threads the matrix products use. A layer reports its cost; it does
+    not decide threading.
 
-Buffers are reused between batches, so a training step allocates nothing. This
-module is plain numpy and imports nothing from scikit-learn; convolution and
-pooling layers are in :mod:`sknnedu.nn.conv_layers`.
+Buffers are reused between batches (:func:`reuse`), so a training step allocates
+nothing. This module is plain numpy and imports nothing from scikit-learn;
+convolution and pooling layers are in :mod:`sknnedu.nn.conv_layers`.
 """
 
 from __future__ import annotations
@@ -32,6 +53,8 @@ class Layer:
 
     params: list[np.ndarray] = []
     grads: list[np.ndarray] = []
+    param_names: tuple[str, ...] = ()
+    penalized: tuple[bool, ...] = ()
 
     def forward(self, a_prev, training: bool = False):
         """The output of the layer for the batch ``a_prev``."""
@@ -49,11 +72,12 @@ class Layer:
     runs_own_threads: bool = False
 
 
-def _reuse(buf: np.ndarray | None, shape: tuple, dtype) -> np.ndarray:
+def reuse(buf: np.ndarray | None, shape: tuple, dtype) -> np.ndarray:
     """A buffer of at least ``shape[0]`` rows of ``shape[1:]``: ``buf`` itself when it fits.
 
-    The caller slices ``[:m]``; keeping the whole buffer means a short last batch does not
-    shrink it, so the next epoch's first batch does not allocate again.
+    The one buffer idiom of the core. The caller slices ``[:m]``; keeping the whole buffer
+    means a short last batch does not shrink it, so the next epoch's first batch does not
+    allocate again.
     """
     if buf is None or buf.dtype != dtype or buf.shape[0] < shape[0] or buf.shape[1:] != shape[1:]:
         return np.empty(shape, dtype=dtype)
@@ -68,10 +92,9 @@ class Dense(Layer):
     W : ndarray of shape (n[l-1], n[l])
     b : ndarray of shape (n[l],)
     activation : str
-        A key of :data:`sknnedu.nn.activations.ACTIVATIONS`. An output layer's
-        ``'softmax'``, ``'logistic'``, ``'identity'`` or ``'exp'`` is never
-        differentiated here: the loss sends back ``dz[L]`` directly
-        (:meth:`backward_dz`).
+        A key of :data:`sknnedu.nn.activations.ACTIVATIONS`. The output layer of a
+        network is ``'identity'``: the network applies the output activation ``g[L]``
+        and the loss sends back ``dz[L]``.
     slope : float
         gamma of ``'leakyrelu'``.
     """
@@ -80,6 +103,7 @@ class Dense(Layer):
                  slope: float = LEAKY_SLOPE) -> None:
         self.params = [W, b]
         self.grads = [np.empty_like(W), np.empty_like(b)]
+        self.param_names, self.penalized = ("W", "b"), (True, False)
         self.activation = activation
         self.slope = slope
         self.flops = float(W.shape[0] * W.shape[1])
@@ -88,7 +112,7 @@ class Dense(Layer):
     def forward(self, a_prev, training: bool = False) -> np.ndarray:
         """``a = g(a_prev W + b)``, shape (m, n[l]), one BLAS call into a reused buffer."""
         W, b = self.params
-        self._out = _reuse(self._out, (a_prev.shape[0], W.shape[1]), W.dtype)
+        self._out = reuse(self._out, (a_prev.shape[0], W.shape[1]), W.dtype)
         Z = self._out[: a_prev.shape[0]]
         if isinstance(a_prev, np.ndarray):
             np.matmul(a_prev, W, out=Z)
@@ -119,7 +143,7 @@ class Dense(Layer):
         np.sum(dz, axis=0, out=db)
         if not need_input_grad:
             return None
-        self._dx = _reuse(self._dx, (dz.shape[0], W.shape[0]), W.dtype)
+        self._dx = reuse(self._dx, (dz.shape[0], W.shape[0]), W.dtype)
         return np.matmul(dz, W.T, out=self._dx[: dz.shape[0]])
 
 
@@ -182,11 +206,8 @@ class Rescale(Layer):
 
     def forward(self, a_prev: np.ndarray, training: bool = False) -> np.ndarray:
         """``a_prev / s``, same shape as ``a_prev`` (float32 stays float32)."""
-        out = self._out
         dtype = np.result_type(a_prev.dtype, self.inv_scale.dtype)
-        if (out is None or out.shape[0] < a_prev.shape[0] or out.shape[1:] != a_prev.shape[1:]
-                or out.dtype != dtype):
-            out = self._out = np.empty(a_prev.shape, dtype=dtype)
+        out = self._out = reuse(self._out, a_prev.shape, dtype)
         return np.multiply(a_prev, self.inv_scale, out=out[: a_prev.shape[0]])
 
     def backward(self, da: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:

@@ -26,32 +26,36 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layers import Dense, Layer
+from .activations import ACTIVATIONS
+from .layers import Layer, reuse
 from .losses import OUTPUT_LOSSES
 
 
 class Network:
-    """Layers applied in order, with an output loss at the end.
+    """Layers applied in order, with the loss and its output activation at the end.
 
     Parameters
     ----------
     layers : list of Layer
-        The last one is a :class:`~sknnedu.nn.layers.Dense` whose activation is the
-        output activation of ``loss``; its backward starts from ``dz[L]``.
+        Any layers that keep the protocol of :mod:`sknnedu.nn.layers`. The last one
+        outputs ``z[L]``, the pre-activation of the output: the network applies
+        ``g[L]``, the output activation of ``loss``, and starts the backward pass by
+        handing that layer ``dz[L]`` from the loss.
     loss : str
         A key of :data:`sknnedu.nn.losses.OUTPUT_LOSSES`.
     alpha : float, default=0.0
-        L2 penalty on every weight array (``params[0]`` of each layer that learns).
+        L2 penalty on every parameter that a layer declares penalised.
     huber_delta : float, default=1.0
         Threshold of the ``'huber'`` loss.
 
     Attributes
     ----------
-    weights, biases : lists of ndarray
-        ``params[0]`` and ``params[1]`` of each learning layer, first layer first.
     params, grads : lists of ndarray
-        ``weights + biases`` and their gradients, in that fixed order (what the
-        optimisers and :func:`pack` see).
+        Every parameter of every layer and its gradient, in one fixed order (what the
+        optimisers and :func:`pack` see): first the penalised ones, layer by layer, then
+        the others (for dense layers: all ``W[l]``, then all ``b[l]``).
+    penalized, penalized_grads : lists of ndarray
+        The parameters that the L2 penalty applies to, and their gradients.
     grad_vector : ndarray of shape (n_params,) or None
         All gradients as one vector: ``grads`` (and each layer's ``grads``) are
         consecutive views of it, so that an optimiser steps all parameters with a
@@ -64,25 +68,38 @@ class Network:
         self.loss = OUTPUT_LOSSES[loss]
         self.alpha = float(alpha)
         self.huber_delta = float(huber_delta)
-        learning = [layer for layer in layers if layer.params]
-        self.weights = [layer.params[0] for layer in learning]
-        self.biases = [layer.params[1] for layer in learning]
-        self.params = self.weights + self.biases
-        self.grad_vector = _gather_grads(learning)
-        self.weight_grads = [layer.grads[0] for layer in learning]
-        self.grads = self.weight_grads + [layer.grads[1] for layer in learning]
+        for layer in layers:
+            check_layer(layer)
+        slots = _slots(layers)
+        self.grad_vector = _gather_grads(slots)
+        self.params = [layer.params[i] for layer, i in slots]
+        self.grads = [layer.grads[i] for layer, i in slots]
+        self.penalized = [layer.params[i] for layer, i in slots if layer.penalized[i]]
+        self.penalized_grads = [layer.grads[i] for layer, i in slots if layer.penalized[i]]
+        #: per learning layer, the gradients whose norm gradient_norms_ reports
+        self._norm_groups = [
+            [g for g, p in zip(layer.grads, layer.penalized) if p] or list(layer.grads)
+            for layer in layers if layer.params]
+        self.n_learning_layers = len(self._norm_groups)
         self.runs_own_threads = any(layer.runs_own_threads for layer in layers)
         self.flops = max((layer.flops for layer in layers if not layer.runs_own_threads),
                          default=0.0)
         self._first_learning = next((i for i, layer in enumerate(layers) if layer.params), 0)
-        self._dz = self._scratch = None
+        self._dz = self._P = self._scratch = None
 
     def forward(self, X, training: bool = False) -> np.ndarray:
-        """``a[L]`` for the batch X: ``for layer in layers: a = layer.forward(a)``."""
+        """``a[L] = g[L](z[L])`` for the batch X: ``for layer in layers: a = layer.forward(a)``.
+
+        ``g[L]`` is applied to a copy of the last layer's output, so that no layer's
+        cache is overwritten; the copy lives in a buffer reused between batches.
+        """
         a = X
         for layer in self.layers:
             a = layer.forward(a, training)
-        return a
+        self._P = reuse(self._P, a.shape, a.dtype)
+        P = self._P[: a.shape[0]]
+        np.copyto(P, a)
+        return ACTIVATIONS[self.loss.activation](P)
 
     def loss_grad(self, X, Y: np.ndarray, sample_weight: np.ndarray | None = None, *,
                   training: bool = True) -> float:
@@ -111,29 +128,31 @@ class Network:
         P = self.forward(X, training)
         loss = self.loss(Y, P, sample_weight, self.huber_delta)
         if self.alpha:
-            loss += 0.5 * self.alpha * sum(float(np.vdot(W, W)) for W in self.weights) / sw_sum
+            loss += 0.5 * self.alpha * sum(float(np.vdot(W, W)) for W in self.penalized) / sw_sum
 
         dtype = P.dtype
-        if self._dz is None or self._dz.shape[0] < m or self._dz.dtype != dtype:
-            self._dz = np.empty(P.shape, dtype=dtype)
+        self._dz = reuse(self._dz, P.shape, dtype)
         dz = self.loss.gradient(Y, P, self._dz[:m], self.huber_delta)
         # dz[L] = w dJ_i/dz / sum(w); every dz[l] below inherits the 1 / sum(w)
         dz *= dtype.type(1.0 / sw_sum)
         if sample_weight is not None:
             dz *= sample_weight.astype(dtype, copy=False)[:, None]
-        last, first_learning = len(self.layers) - 1, self._first_learning
-        output = self.layers[last]
-        assert isinstance(output, Dense)
-        da = output.backward_dz(dz, need_input_grad=last > first_learning)
-        for i in range(last - 1, first_learning - 1, -1):
+        da, first_learning = dz, self._first_learning
+        for i in range(len(self.layers) - 1, first_learning - 1, -1):
             da = self.layers[i].backward(da, need_input_grad=i > first_learning)
         if self.alpha:  # dW[l] += alpha / sum(w) W[l], through reused scratch arrays
             scale = dtype.type(self.alpha / sw_sum)
             if self._scratch is None:
-                self._scratch = [np.empty_like(W) for W in self.weights]
-            for W, gW, tmp in zip(self.weights, self.weight_grads, self._scratch):
+                self._scratch = [np.empty_like(W) for W in self.penalized]
+            for W, gW, tmp in zip(self.penalized, self.penalized_grads, self._scratch):
                 gW += np.multiply(W, scale, out=tmp)
         return loss
+
+    def grad_norms(self) -> list[float]:
+        """Per learning layer, the norm of the gradient of its penalised parameters
+        (``||dW[l]||`` for a dense layer; all its parameters' when none is penalised)."""
+        return [float(np.sqrt(sum(np.vdot(g, g) for g in group)))
+                for group in self._norm_groups]
 
     def predict(self, X, chunk_size: int = 4096) -> np.ndarray:
         """``a[L]`` for every row of X, computed in chunks of ``chunk_size`` rows.
@@ -143,26 +162,53 @@ class Network:
         P : ndarray of shape (n_samples, n[L])
         """
         n = X.shape[0]
-        out = np.empty((n, self.weights[-1].shape[1]), dtype=self.weights[-1].dtype)
+        out = None
         for start in range(0, n, chunk_size):
             stop = min(start + chunk_size, n)
-            out[start:stop] = self.forward(X[start:stop])
+            P = self.forward(X[start:stop])
+            if out is None:
+                out = np.empty((n,) + P.shape[1:], dtype=P.dtype)
+            out[start:stop] = P
         return out
 
 
-def _gather_grads(learning: list[Layer]) -> np.ndarray | None:
-    """Move the layers' gradients into one vector, weights first, then biases.
+def check_layer(layer: Layer) -> None:
+    """Check that a layer keeps the protocol: one gradient and one flag per parameter."""
+    n = len(layer.params)
+    if len(layer.grads) != n or len(layer.penalized) != n:
+        raise TypeError(
+            f"{type(layer).__name__} has {n} params, {len(layer.grads)} grads and "
+            f"{len(layer.penalized)} penalized flags; the layer protocol needs one of each "
+            "per parameter."
+        )
+    for p, g in zip(layer.params, layer.grads):
+        if p.shape != g.shape:
+            raise TypeError(f"{type(layer).__name__}: a gradient of shape {g.shape} for a "
+                            f"parameter of shape {p.shape}.")
+
+
+def _slots(layers: list[Layer]) -> list[tuple[Layer, int]]:
+    """(layer, index) of every parameter: the penalised ones first, then the others,
+    each group in layer order (dense layers: all ``W[l]``, then all ``b[l]``)."""
+    every = [(layer, i) for layer in layers for i in range(len(layer.params))]
+    return ([(layer, i) for layer, i in every if layer.penalized[i]]
+            + [(layer, i) for layer, i in every if not layer.penalized[i]])
+
+
+def _gather_grads(slots: list[tuple[Layer, int]]) -> np.ndarray | None:
+    """Move the layers' gradients into one vector, in the order of ``slots``.
 
     Each layer's ``grads[i]`` is replaced by a view of the vector (its backward
     writes into ``grads[i]`` in place, so it writes into the vector).
     """
-    slots = [(layer, 0) for layer in learning] + [(layer, 1) for layer in learning]
     arrays = [layer.grads[i] for layer, i in slots]
     if not arrays or len({a.dtype for a in arrays}) != 1:
         return None
     vector = np.empty(sum(a.size for a in arrays), dtype=arrays[0].dtype)
     start = 0
     for (layer, i), a in zip(slots, arrays):
+        if not isinstance(layer.grads, list):  # a class-level default: make it the layer's
+            layer.grads = list(layer.grads)
         layer.grads[i] = vector[start:start + a.size].reshape(a.shape)
         start += a.size
     return vector
