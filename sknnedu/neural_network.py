@@ -58,7 +58,7 @@ class _DenseNetwork(BaseNetwork):
             units, self.hidden_activations_, self.activation, self.init, rng, X.dtype)
 
     def _build_layers(self, dropout: float = 0.0, rng=None) -> list:
-        acts = self.hidden_activations_ + [self.out_activation_]
+        acts = self.hidden_activations_ + ["identity"]  # g[L] is the network's
         layers = [Dense(W, b, act, self.negative_slope)
                   for W, b, act in zip(self.coefs_, self.intercepts_, acts)]
         return self._with_dropout(layers, len(self.hidden_activations_), dropout, rng)
