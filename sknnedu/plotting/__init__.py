@@ -20,6 +20,9 @@ Figure to fill, or a new one). Nothing is shown or saved: call
 * :func:`plot_confusion_matrix`: counts of (true, predicted) label pairs;
 * :func:`plot_grid_heatmap`: a grid search's score over two of its parameters.
 
+``DEFAULT_ACTIVATIONS`` is the notes' four activations, in their order
+(``('sigmoid', 'tanh', 'relu', 'leakyrelu')``): what :func:`plot_activations` draws.
+
 The code lives in one private module per kind of picture, read in this order:
 ``_figure`` (the shared plumbing), ``_activations``, ``_training`` (curves and
 gradients), ``_weights`` (weights, kernels, images) and ``_evaluation``
