@@ -1,0 +1,156 @@
+"""Sequences of different lengths as one padded, masked batch.
+
+A data set of ``n`` sequences, the ``i``-th of ``T_i`` steps of ``f`` features, is
+:class:`Sequences`: a list of ``(T_i, f)`` arrays (or one ``(n, T, f)`` array when all
+lengths are equal) and their lengths. Indexing it with rows gives the sequences of
+those rows, without copying a step, so the training engine batches and splits it as
+it batches an array.
+
+A recurrent layer reads a batch as :class:`SequenceBatch`: the ``m`` sequences copied
+into one zero-padded, **time-major** array ``(T, m, f)``, ``T`` the longest of the batch,
+with the mask ``mask[t, i] = t < T_i``::
+
+    sequence 0: x x x x x        mask[:, 0] = 1 1 1 1 1
+    sequence 1: x x x 0 0        mask[:, 1] = 1 1 1 0 0
+    sequence 2: x x x x 0        mask[:, 2] = 1 1 1 1 0
+
+A padded step leaves the state as it was and receives no gradient
+(:mod:`sknnedu.nn.recurrent`), so what a sequence computes never depends on the others
+in its batch. Time-major storage makes every step ``x[t]`` one contiguous ``(m, f)``
+block. Plain numpy; nothing from scikit-learn.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class SequenceBatch:
+    """A padded batch: ``data`` of shape (T, m, f), time-major, and ``lengths`` (m,).
+
+    Attributes
+    ----------
+    data : ndarray of shape (T, m, f)
+        Step ``t`` of sequence ``i`` is ``data[t, i]``; steps ``t >= lengths[i]`` are 0.
+    lengths : ndarray of shape (m,)
+    mask : ndarray of bool, shape (T, m)
+        ``t < lengths[i]``.
+    full : ndarray of bool, shape (T,)
+        Steps at which no sequence is padded (the mask can be skipped there).
+    """
+
+    __slots__ = ("data", "lengths", "mask", "full")
+
+    def __init__(self, data: np.ndarray, lengths: np.ndarray) -> None:
+        self.data = data
+        self.lengths = lengths
+        self.mask = np.arange(data.shape[0])[:, None] < lengths[None, :]
+        self.full = self.mask.all(axis=1)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """``(m, T, f)``: batch first, as the data set's shape."""
+        T, m, f = self.data.shape
+        return (m, T, f)
+
+
+class Sequences:
+    """``n`` sequences of ``f`` features and lengths ``T_i``, indexable by rows.
+
+    Parameters
+    ----------
+    data : ndarray of shape (n, T, f) or list of ndarrays of shape (T_i, f)
+        Batch first, as torch's ``batch_first=True`` and Keras. A 3-D array is kept as
+        it is; a list is stored as its steps one after the other, ``(sum_i T_i, f)``
+        (one copy), so that a batch of any rows is padded by one vectorised gather.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknnedu.nn.sequences import Sequences
+    >>> seqs = Sequences([np.ones((3, 2)), np.ones((5, 2))])
+    >>> seqs.shape, seqs.lengths.tolist()
+    ((2, 5, 2), [3, 5])
+    >>> batch = seqs.pad()
+    >>> batch.data.shape, batch.mask[:, 0].tolist()
+    ((5, 2, 2), [True, True, True, False, False])
+    """
+
+    format = "sequences"  # not "csr": the engine batches it by indexing, as any non-array
+
+    def __init__(self, data) -> None:
+        if isinstance(data, np.ndarray):
+            self.array, self.steps = data, None
+            self.lengths = np.full(data.shape[0], data.shape[1], dtype=np.intp)
+            self.starts = None
+            self.n_features, self.dtype = data.shape[2], data.dtype
+        else:
+            self.array = None
+            self.lengths = np.array([len(s) for s in data], dtype=np.intp)
+            self.starts = np.concatenate([[0], np.cumsum(self.lengths)[:-1]]).astype(np.intp)
+            self.steps = np.concatenate(data, axis=0)
+            self.n_features, self.dtype = self.steps.shape[1], self.steps.dtype
+        self.rows = None
+        self._buffer = None
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """``(n, T_max, f)``."""
+        return (len(self.lengths), int(self.lengths.max(initial=0)), self.n_features)
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def __getitem__(self, key) -> Sequences:
+        """The sequences of the rows ``key`` (a slice, an int array or a boolean mask),
+        sharing this object's data.
+
+        ``X[key, ...]``, as scikit-learn's splitters index, means the same.
+        """
+        if isinstance(key, tuple):
+            if len(key) != 2 or key[1] is not Ellipsis:
+                raise IndexError("Sequences are indexed by rows only.")
+            key = key[0]
+        rows = np.arange(len(self))[key]
+        new = object.__new__(Sequences)
+        new.__dict__.update(self.__dict__)
+        new.rows = rows if self.rows is None else self.rows[rows]
+        new.lengths = self.lengths[rows]
+        new._buffer = None
+        return new
+
+    def take(self, rows) -> Sequences:
+        """The sequences of ``rows``, in that order."""
+        return self[np.asarray(rows, dtype=np.intp)]
+
+    def sequence(self, i: int) -> np.ndarray:
+        """Sequence ``i`` as a ``(T_i, f)`` array (a view)."""
+        j = i if self.rows is None else self.rows[i]
+        if self.array is not None:
+            return self.array[j]
+        start = self.starts[j]
+        return self.steps[start:start + self.lengths[i]]
+
+    def pad(self, dtype=None) -> SequenceBatch:
+        """All the sequences as one zero-padded time-major :class:`SequenceBatch`.
+
+        One vectorised copy into a buffer that the next call of the same or a smaller
+        size reuses, converted to ``dtype`` (default: the data's) on the way.
+        """
+        dtype = np.dtype(self.dtype if dtype is None else dtype)
+        n, T, f = self.shape
+        size = T * n * f
+        if self._buffer is None or self._buffer.size < size or self._buffer.dtype != dtype:
+            self._buffer = np.empty(size, dtype=dtype)
+        out = self._buffer[:size].reshape(T, n, f)
+        if self.array is not None:  # equal lengths: one strided copy
+            src = self.array if self.rows is None else self.array[self.rows]
+            np.copyto(out, src.transpose(1, 0, 2), casting="unsafe")
+        else:  # step t of row i comes from steps[starts[i] + t], for every t < T_i at once
+            out[...] = 0
+            lengths = self.lengths
+            i = np.repeat(np.arange(n), lengths)
+            t = np.arange(len(i)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+            starts = self.starts if self.rows is None else self.starts[self.rows]
+            out[t, i] = self.steps[starts[i] + t]
+        return SequenceBatch(out, self.lengths)
