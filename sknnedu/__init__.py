@@ -37,6 +37,8 @@ _LAZY = {
     "gradient_check": ".gradcheck",
     "NNClassifier": ".neural_network",
     "NNRegressor": ".neural_network",
+    "RNNClassifier": ".rnn",
+    "RNNRegressor": ".rnn",
 }
 
 __all__ = sorted(_LAZY)

@@ -462,6 +462,12 @@ class BaseNetwork(BaseEstimator):
             train, val = list(train) + [None], list(val) + [None]
         return train, val
 
+    def _batch_order(self, order: np.ndarray, batch_size: int, X) -> np.ndarray:
+        """The rows of an epoch's batches, from its shuffled ``order`` (hook; default: as
+        shuffled). Drawing nothing from the random stream, it leaves MLPClassifier's order
+        of draws alone."""
+        return order
+
     def _stratify(self, y):
         """The labels to stratify the validation split by (hook; None: not stratified)."""
         return None
@@ -475,7 +481,7 @@ class BaseNetwork(BaseEstimator):
         return min(self.batch_size, n)
 
     def _fit_stochastic(self, X, Y, y, sample_weight, incremental: bool, rng) -> None:
-        if not isinstance(X, np.ndarray) and X.format != "csr":
+        if hasattr(X, "tocsr") and X.format != "csr":
             X = X.tocsr()  # batches are rows: slicing rows of CSC every batch is slow
         val = None
         keep = {"best": None}  # the weights of the best validation score so far
@@ -532,6 +538,7 @@ class BaseNetwork(BaseEstimator):
             for _ in range(self.max_iter):
                 if self.shuffle:  # each epoch permutes the last order, as MLPClassifier
                     order = order[rng.permutation(n)]
+                    batch_order = self._batch_order(order, batch_size, X)
                 total_loss = 0.0
                 norms = np.zeros(net.n_learning_layers)
                 n_batches = 0
@@ -542,7 +549,7 @@ class BaseNetwork(BaseEstimator):
                         rows = slice(start, stop)
                         X_batch = X[rows]
                     else:
-                        rows = order[start:stop]
+                        rows = batch_order[start:stop]
                         X_batch = (np.take(X, rows, axis=0, out=X_batch_buffer[:stop - start],
                                            mode="clip")  # "raise" would copy twice
                                    if dense else X[rows])

@@ -1,0 +1,332 @@
+"""RNNClassifier and RNNRegressor: recurrent networks for sequences of any length.
+
+Each says only what is its own (the sequence input, the recurrent layers and their
+fitted arrays); the targets, output and loss are NNClassifier's and NNRegressor's, and
+training (every solver, early stopping, weights, dropout, ``partial_fit``,
+``warm_start``, divergence, clipping, diagnostics) is the engine's. The math lives in
+:mod:`sknnedu.nn.recurrent` and :mod:`sknnedu.nn.sequences`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils.validation import check_array, check_consistent_length
+
+from .engine import _integer, _real
+from .neural_network import NNClassifier, NNRegressor, init_dense
+from .nn.layers import Dense, Dropout
+from .nn.losses import OUTPUT_LOSSES
+from .nn.recurrent import GATES, Readout, Recurrent, init_recurrent
+from .sequence_input import validate_sequences
+
+CELLS = tuple(sorted(GATES))
+READOUTS = ("last", "mean")
+
+
+class _RecurrentNetwork:
+    """What RNNClassifier and RNNRegressor share: sequences in, recurrent layers first.
+
+    A mixin placed before NNClassifier / NNRegressor, whose hooks it overrides.
+    """
+
+    _param_attrs = ("input_weights_", "recurrent_weights_", "recurrent_intercepts_",
+                    "coefs_", "intercepts_")
+    #: sequences predicted at a time: memory O(chunk * T * h)
+    _predict_chunk = 256
+
+    # ------------------------------------------------------------- parameters
+
+    def _recurrent_spec(self) -> list[tuple[int, str]]:
+        """recurrent_layers as ``(units, cell)`` pairs, validated."""
+        if self.cell not in CELLS:
+            raise ValueError(f"cell must be one of {list(CELLS)}; got {self.cell!r}.")
+        spec = self.recurrent_layers
+        if _integer(spec):
+            spec = [spec]
+        elif isinstance(spec, str) or not hasattr(spec, "__iter__"):
+            raise ValueError("recurrent_layers must be an int or a sequence of ints and "
+                             f"(units, cell) pairs; got {spec!r}.")
+        layers = []
+        for i, entry in enumerate(spec):
+            if _integer(entry):
+                units, cell = entry, self.cell
+            elif (isinstance(entry, (tuple, list)) and len(entry) == 2 and _integer(entry[0])
+                  and entry[1] in CELLS):
+                units, cell = entry
+            else:
+                raise ValueError(
+                    f"recurrent_layers[{i}] must be an int or a (units, cell) pair with cell "
+                    f"in {list(CELLS)}, such as (32, 'gru'); got {entry!r}.")
+            if units <= 0:
+                raise ValueError(f"recurrent_layers must be > 0; got {units} at position {i}.")
+            layers.append((int(units), cell))
+        if not layers:
+            raise ValueError("recurrent_layers must name at least one recurrent layer.")
+        return layers
+
+    def _check_own_params(self) -> None:
+        super()._check_own_params()
+        self._recurrent_spec()
+        self._need(isinstance(self.bidirectional, (bool, np.bool_)), "bidirectional",
+                   "True or False")
+        self._need(self.readout in READOUTS, "readout", f"one of {list(READOUTS)}")
+        self._need(self.clip_norm is None or (_real(self.clip_norm) and self.clip_norm > 0),
+                   "clip_norm", "None or a float > 0")
+
+    # ----------------------------------------------------------------- input
+
+    def _validate_X_y(self, X, y, reset: bool):
+        seqs = validate_sequences(self, X, reset=reset)
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target "
+                             "y is None.")
+        y = check_array(y, ensure_2d=False, dtype=None, input_name="y",
+                        ensure_all_finite=True)
+        check_consistent_length(np.empty(len(seqs)), y)
+        if isinstance(self, NNRegressor) and y.dtype.kind not in "biuf":
+            y = y.astype(np.float64)
+        return seqs, y
+
+    def _validate_X(self, X):
+        return validate_sequences(self, X, reset=False)
+
+    # ---------------------------------------------------------- architecture
+
+    def _architecture(self) -> tuple:
+        return (self._recurrent_spec(), bool(self.bidirectional), self.readout,
+                self._hidden_layers(), OUTPUT_LOSSES[self._loss_name()].activation)
+
+    def _fitted_architecture(self) -> tuple:
+        D = 2 if self.bidirectional_ else 1
+        spec = [(W.shape[0], c) for W, c in zip(self.recurrent_weights_[::D], self.cells_)]
+        return (spec, self.bidirectional_, self.readout_,
+                [(c.shape[1], a) for c, a in zip(self.coefs_, self.hidden_activations_)],
+                self.out_activation_)
+
+    def _initialize_params(self, X, Y, rng, sample_weight=None) -> None:
+        spec = self._recurrent_spec()
+        D = 2 if self.bidirectional else 1
+        self.cells_ = [cell for _, cell in spec]
+        self.bidirectional_, self.readout_ = bool(self.bidirectional), self.readout
+        self.input_weights_, self.recurrent_weights_, self.recurrent_intercepts_ = [], [], []
+        n_in = X.n_features
+        for units, cell in spec:
+            for _ in range(D):
+                W_x, W_h, b = init_recurrent(n_in, units, cell, rng, X.dtype)
+                self.input_weights_.append(W_x)
+                self.recurrent_weights_.append(W_h)
+                self.recurrent_intercepts_.append(b)
+            n_in = D * units
+        hidden = self._hidden_layers()
+        self.hidden_activations_ = [act for _, act in hidden]
+        self.n_outputs_ = Y.shape[1]
+        self.out_activation_ = OUTPUT_LOSSES[self._loss_name()].activation
+        units = [n_in] + [size for size, _ in hidden] + [Y.shape[1]]
+        self.n_layers_ = len(spec) + len(units)
+        self.coefs_, self.intercepts_ = init_dense(
+            units, self.hidden_activations_, self.activation, self.init, rng, X.dtype)
+
+    def _build_layers(self, dropout: float = 0.0, rng=None) -> list:
+        D = 2 if self.bidirectional_ else 1
+        layers = []
+        for k, cell in enumerate(self.cells_):
+            params = []
+            for d in range(k * D, (k + 1) * D):
+                params += [self.input_weights_[d], self.recurrent_weights_[d],
+                           self.recurrent_intercepts_[d]]
+            layers.append(Recurrent(params, cell))
+        layers.append(Readout(self.readout_, D))
+        acts = self.hidden_activations_ + ["identity"]  # g[L] is the network's
+        dense = [Dense(W, b, act, self.negative_slope)
+                 for W, b, act in zip(self.coefs_, self.intercepts_, acts)]
+        if dropout:  # on the dense head: its input (the readout) and its hidden layers
+            dense = [Dropout(dropout, rng)] + self._with_dropout(
+                dense, len(self.hidden_activations_), dropout, rng)
+        return layers + dense
+
+    # ------------------------------------------------------------ prediction
+
+    def _forward(self, X) -> np.ndarray:
+        """``a[L]`` with the sequences taken in order of length (little padding per chunk),
+        returned in the caller's order."""
+        order = np.argsort(X.lengths, kind="stable")
+        P = super()._forward(X.take(order))
+        out = np.empty_like(P)
+        out[order] = P
+        return out
+
+    def _batch_order(self, order: np.ndarray, batch_size: int, X) -> np.ndarray:
+        """Training batches of similar lengths: within each run of ``16 * batch_size``
+        shuffled rows, sort by length, so a batch is padded little and stays random."""
+        lengths = X.lengths[order]
+        block = 16 * batch_size
+        out = order.copy()
+        for start in range(0, len(order), block):  # a loop over blocks of batches
+            stop = start + block
+            out[start:stop] = order[start:stop][np.argsort(lengths[start:stop], kind="stable")]
+        return out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.input_tags.three_d_array = True
+        return tags
+
+
+_PARAMS_DOC = """
+    Parameters
+    ----------
+    recurrent_layers : int or sequence, default={recurrent_layers}
+        Units ``h`` of each recurrent layer, first layer first; an entry may be a
+        ``(units, cell)`` pair such as ``(32, 'gru')``.
+    cell : {{'lstm', 'gru', 'rnn'}}, default={cell!r}
+        Cell of the int entries of ``recurrent_layers`` (formulas in
+        :mod:`sknnedu.nn.recurrent`).
+    bidirectional : bool, default=False
+        Run every recurrent layer in both directions; the next layer sees both
+        directions' states, forward first.
+    readout : {{'last', 'mean'}}, default={readout!r}
+        ``'last'``: each sequence's state at its own last valid step (both ends when
+        bidirectional); ``'mean'``: the mean of the states over its valid steps.
+    hidden_layer_sizes : int or sequence, default=()
+        Dense layers between the readout and the output (may be empty), as in
+        :class:`NNClassifier`.
+    clip_norm : float or None, default={clip_norm}
+        Clip the gradient to this global L2 norm before every step (None: never).
+    activation : str, default='relu'
+        Activation of the dense hidden layers.
+    solver, alpha, learning_rate, power_t, shuffle, random_state, tol, verbose, \
+warm_start, momentum, nesterovs_momentum, early_stopping, validation_fraction, \
+beta_1, beta_2, epsilon, n_iter_no_change, max_fun, init, rho, negative_slope
+        As in :class:`NNClassifier` (``init`` initialises the dense head).
+    batch_size : int or 'auto', default={batch_size}
+        Sequences per minibatch.
+    learning_rate_init : float, default={learning_rate_init}
+    max_iter : int, default={max_iter}
+        Epochs.
+    dropout : float, default=0.0
+        Inverted dropout on the readout and the dense hidden layers (training only).
+"""
+
+_ATTRS_DOC = """
+    Attributes
+    ----------
+    input_weights_ : list of ndarray of shape (f_in, G*h)
+        ``W_x`` of each recurrent layer and direction: layer 0 forward, layer 0
+        backward (when bidirectional), layer 1 forward, ... ``G`` is 1 (rnn), 3 (gru) or
+        4 (lstm), the gates side by side: lstm ``[i, f, g, o]``, gru ``[r, z, n]``.
+    recurrent_weights_ : list of ndarray of shape (h, G*h)
+        ``W_h``, in the same order.
+    recurrent_intercepts_ : list of ndarray of shape (G*h,)
+        ``b``, in the same order.
+    coefs_, intercepts_ : lists of ndarray
+        The dense head, as in :class:`NNClassifier`.
+    cells_ : list of str
+        The cell of each recurrent layer.
+    n_features_in_ : int
+        Features per step; for a 2-D table ``(n, T)`` of univariate series, its width
+        ``T`` (as scikit-learn counts a table's features).
+    n_step_features_ : int
+        Features per step ``f``.
+    loss_curve_, validation_scores_, validation_loss_curve_, gradient_norms_, n_iter_, \
+t_, loss_, best_loss_, best_validation_score_, n_layers_, n_outputs_, out_activation_
+        As in :class:`NNClassifier`; ``gradient_norms_`` has one entry per recurrent
+        layer (``||(dW_x, dW_h)||`` over its directions) and dense layer.
+
+    Notes
+    -----
+    To move weights to torch's ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN`` (``batch_first=True``):
+    ``weight_ih_l{{k}}{{sfx}} = input_weights_[i].T``, ``weight_hh_l{{k}}{{sfx}} =
+    recurrent_weights_[i].T``, ``bias_ih_l{{k}}{{sfx}} = recurrent_intercepts_[i]`` and
+    ``bias_hh_l{{k}}{{sfx}} = 0`` (torch's two biases sum to ours), with ``i = D k + d``,
+    ``sfx = '_reverse'`` for ``d = 1``. The LSTM gate order is torch's; torch's GRU
+    applies its reset gate after the product (``r * (h W_hn + b_hn)``), so a GRU moves
+    exactly only when ``b_hn = 0`` and differs once trained.
+
+    aeon and sktime hold series as ``(n, channels, T)``: pass ``X.transpose(0, 2, 1)``.
+"""
+
+
+def _set_params(self, params: dict) -> None:
+    """``self.name = value`` for every parameter of ``__init__``, as scikit-learn asks."""
+    for name, value in params.items():
+        if name not in ("self", "__class__"):
+            setattr(self, name, value)
+
+
+_DEFAULTS = dict(recurrent_layers=(64,), cell="gru", bidirectional=False, readout="last",
+                 clip_norm=1.0, batch_size=32, learning_rate_init=0.005, max_iter=200)
+
+
+class RNNClassifier(_RecurrentNetwork, NNClassifier):
+    __doc__ = """Recurrent network classifier (sequence to one label), BPTT in numpy.
+
+    Reads each sequence step by step with recurrent layers (:mod:`sknnedu.nn.recurrent`),
+    turns its states into one vector (``readout``), and classifies it with a dense head
+    and a softmax (sigmoid for binary and multilabel) trained on the cross-entropy plus
+    ``alpha / 2`` times the squared weights, divided by the total sample weight.
+    ``X`` may be a 3-D array ``(n, T, f)``, a 2-D array ``(n, T)`` of univariate series,
+    or a list of ``(T_i, f)`` arrays of any lengths: a batch is padded and masked, so a
+    sequence's prediction does not depend on the rest of its batch, and ``predict``
+    takes lengths never seen in fit.
+""" + _PARAMS_DOC.format(**_DEFAULTS) + """    class_weight : None, 'balanced' or dict, default=None
+        As in :class:`NNClassifier`.
+""" + _ATTRS_DOC + """
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknnedu import RNNClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> X = [rng.randn(rng.randint(5, 15), 2) for _ in range(60)]   # ragged
+    >>> y = np.array([int(x[:, 0].sum() > 0) for x in X])
+    >>> clf = RNNClassifier(recurrent_layers=(8,), max_iter=30, random_state=0).fit(X, y)
+    >>> clf.predict([rng.randn(20, 2)]).shape                        # an unseen length
+    (1,)
+    """
+
+    def __init__(self, recurrent_layers=(64,), *, cell="gru", bidirectional=False,
+                 readout="last", hidden_layer_sizes=(), clip_norm=1.0, activation="relu",
+                 solver="adam", alpha=0.0001, batch_size=32, learning_rate="constant",
+                 learning_rate_init=0.005, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
+                 max_fun=15000, init="glorot", class_weight=None, dropout=0.0, rho=0.9,
+                 negative_slope=0.01):
+        _set_params(self, locals())
+
+
+class RNNRegressor(_RecurrentNetwork, NNRegressor):
+    __doc__ = """Recurrent network regressor (sequence to one value or vector), BPTT in numpy.
+
+    The recurrent layers and readout of :class:`RNNClassifier` with the output and the
+    losses of :class:`NNRegressor` (``'squared_error'``, ``'poisson'``,
+    ``'absolute_error'``, ``'huber'``); ``y`` of shape (n,) or (n, n_outputs).
+""" + _PARAMS_DOC.format(**_DEFAULTS) + """    loss : str, default='squared_error'
+        As in :class:`NNRegressor`.
+    huber_delta : float, default=1.0
+        Threshold of ``loss='huber'``.
+""" + _ATTRS_DOC + """
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknnedu import RNNRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(80, 12, 1)
+    >>> y = X[:, -3:, 0].sum(axis=1)                                # the last three steps
+    >>> reg = RNNRegressor(recurrent_layers=(16,), max_iter=60, random_state=0).fit(X, y)
+    >>> reg.score(X, y) > 0.8
+    True
+    """
+
+    def __init__(self, recurrent_layers=(64,), *, loss="squared_error", cell="gru",
+                 bidirectional=False, readout="last", hidden_layer_sizes=(), clip_norm=1.0,
+                 activation="relu", solver="adam", alpha=0.0001, batch_size=32,
+                 learning_rate="constant", learning_rate_init=0.005, power_t=0.5, max_iter=200,
+                 shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
+                 momentum=0.9, nesterovs_momentum=True, early_stopping=False,
+                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 n_iter_no_change=10, max_fun=15000, init="glorot", dropout=0.0, rho=0.9,
+                 negative_slope=0.01, huber_delta=1.0):
+        _set_params(self, locals())
+
