@@ -60,14 +60,8 @@ from sklearn.utils import Bunch
 
 from .ts_format import load_ts, sktime_ts_path
 
-__all__ = [
-    "image_folder_files",
-    "load_image",
-    "load_image_folder",
-    "load_ts",
-    "read_image_size",
-    "sktime_ts_path",
-]
+__all__ = ["image_folder_files", "load_image", "load_image_folder", "load_ts", "read_image_size",
+           "sktime_ts_path"]
 
 _ON_ERROR = ("raise", "skip")
 
@@ -119,12 +113,23 @@ _TRANSPOSED = (5, 6, 7, 8)
 _ORIENTATION = 0x0112
 
 
-def _decode_error(path: str, exc: BaseException) -> ValueError:
-    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    if reason.startswith("Could not find a backend"):  # imageio, after Pillow gave up too
-        empty = os.path.isfile(path) and os.path.getsize(path) == 0
-        reason = "the file is empty" if empty else "not an image file (no reader knows its format)"
+def _decode_error(path: str, exc: BaseException | None) -> ValueError:
+    """The error for a file that does not decode; ``exc=None``: no reader recognises it."""
+    if exc is not None:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    elif os.path.getsize(path) == 0:
+        reason = "the file is empty"
+    else:  # Thumbs.db, notes.txt: the decoders' own words would only confuse
+        reason = "not an image file (neither Pillow nor imageio can read it)"
     return ValueError(f"Cannot read image {path}: {reason}")
+
+
+def _pillow_recognises(path: str) -> bool:
+    try:
+        with Image.open(path):
+            return True
+    except Exception:  # UnidentifiedImageError, or a header it cannot parse
+        return False
 
 
 def _read_other(path: str) -> np.ndarray:
@@ -140,7 +145,7 @@ def _read_other(path: str) -> np.ndarray:
     except MemoryError:
         raise
     except Exception as exc:  # PIL, imageio and tifffile raise many kinds
-        raise _decode_error(path, exc) from exc
+        raise _decode_error(path, exc if _pillow_recognises(path) else None) from exc
 
 
 def _read_pil(path: str, size: tuple[int, int] | None) -> np.ndarray | None:
@@ -360,10 +365,7 @@ def _visible(entries: Any) -> list[Path]:
 
 
 def _files_under(folder: Path, ancestors: frozenset = frozenset()) -> list[Path]:
-    """Visible files in ``folder`` and its visible sub-folders, sorted by path.
-
-    A linked folder that leads back to one of its ancestors is not entered again.
-    """
+    """Visible files in ``folder`` and its visible sub-folders (not a link back up), by path."""
     real = folder.resolve()
     if real in ancestors:
         return []
@@ -443,12 +445,8 @@ def _labelled_files(root: Path, classes: list[tuple[str, list[Path]]]) -> list[t
     labelled: list[tuple[int, Path]] = []
     for label, (name, files) in enumerate(classes):
         if not files:
-            warnings.warn(
-                f"Class folder '{root / name}' holds no files; class '{name}' "
-                "will have no samples",
-                UserWarning,
-                stacklevel=3,
-            )
+            warnings.warn(f"Class folder '{root / name}' holds no files; class '{name}' will "
+                          "have no samples", UserWarning, stacklevel=3)
         labelled += [(label, file) for file in files]
     return labelled
 
@@ -508,9 +506,6 @@ def load_image_folder(
     Every other file is read with :func:`load_image`, so a stray ``notes.txt``
     or ``Thumbs.db`` is reported (an error, or with ``on_error='skip'`` a
     warning naming it), never silently dropped.
-
-    The steps: list the files (:func:`image_folder_files`), label them by class
-    folder, read them one at a time into one array, and describe the result.
 
     Parameters
     ----------

@@ -511,6 +511,7 @@ def test_read_image_size_reads_the_header(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("name", "content", "reason"), [
     ("Thumbs.db", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(100), "not an image file"),
     ("notes.txt", b"remember the milk", "not an image file"),
+    ("short.txt", b"hi\n", "not an image file"),  # was a struct.unpack_from message
     ("notes.png", b"not a png at all", "not an image file"),
     ("empty.jpg", b"", "the file is empty"),
 ])
