@@ -315,12 +315,12 @@ n_outputs_, out_activation_, n_features_in_
         for i, (n, (fh, fw), act) in enumerate(self._conv_specs()):
             try:
                 _, (oh, ow) = conv_geometry((h, w), (fh, fw), self.stride, self.padding)
-            except ValueError as exc:
+            except ValueError:
                 raise ValueError(
                     f"The image runs out of pixels at conv layer {i}: its input is "
                     f"{h} x {w} x {c}, too small for a {fh} x {fw} kernel with "
-                    f"padding={self.padding!r} ({exc}). Use fewer layers, padding='same' "
-                    "or a smaller pool_size."
+                    f"padding={self.padding!r}. Use padding='same' or a smaller kernel"
+                    f"{'; or fewer conv layers, or a smaller pool_size before it' if i else ''}."
                 ) from None
             pool = None
             ph, pw = oh, ow
