@@ -1,4 +1,5 @@
-"""The documentation site covers the package: every public name and module is in the API reference.
+"""The documentation site covers the package: every public name and module is in the API reference,
+and the user guide's code runs.
 
 The site itself is built by ``make docs`` (sphinx, with warnings as errors); these
 checks only read ``docs/`` and run with the other tests, without sphinx.
@@ -6,9 +7,15 @@ checks only read ``docs/`` and run with the other tests, without sphinx.
 
 from __future__ import annotations
 
+import doctest
+import io
 import pkgutil
 import re
+import textwrap
+from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 import sknnedu
 
@@ -57,3 +64,118 @@ def test_every_user_guide_page_is_in_its_toctree():
     for page in pages:
         assert f"\n   {page}\n" in index, page
 
+
+
+# ------------------------------------------------------------------------------------------
+# the user guide's code runs, as the docstrings' examples do
+# ------------------------------------------------------------------------------------------
+USER_GUIDE = DOCS / "user_guide"
+#: An rst comment whose indented body is code run before the page's next blocks (not shown).
+SETUP = ".. test setup:"
+#: An rst comment before a block that is not run, with the reason.
+SKIP = ".. test skip:"
+LANGUAGES = {"python": "python", "python3": "python", "py": "python", "pycon": "pycon"}
+
+
+@dataclass
+class Block:
+    """One code block of a page: its kind, where it starts, its code, why it is not run."""
+
+    kind: str  # 'python', 'pycon' (doctest) or 'setup'
+    line: int
+    code: str
+    skip: str | None = None
+
+
+def _indented_body(lines: list[str], start: int) -> tuple[str, int]:
+    """The indented block after a directive (options and blank lines first), dedented."""
+    i = start
+    while i < len(lines) and (not lines[i].strip() or lines[i].lstrip().startswith(":")):
+        i += 1  # blank lines and directive options such as :linenos:
+    body = []
+    while i < len(lines) and (not lines[i].strip() or lines[i][0].isspace()):
+        body.append(lines[i])
+        i += 1
+    return textwrap.dedent("\n".join(body)).strip("\n") + "\n", i
+
+
+def _compiles(code: str) -> bool:
+    try:
+        compile(code, "<literal block>", "exec")
+    except SyntaxError:
+        return False
+    return True
+
+
+def code_blocks(text: str) -> list[Block]:
+    """The Python of an rst page, in order: ``.. code-block:: python`` and ``pycon``,
+    ``::`` literal blocks that are Python, and ``.. test setup:`` comments."""
+    lines = text.splitlines()
+    blocks, skip, i = [], None, 0
+    while i < len(lines):
+        line = lines[i]
+        kind = None
+        if line.startswith(".. code-block::"):
+            kind = LANGUAGES.get(line.split("::", 1)[1].strip(), "other")
+        elif line.startswith(SETUP):
+            kind = "setup"
+        elif line.startswith(SKIP):
+            skip = line[len(SKIP):].strip()
+        elif line.rstrip().endswith("::") and not line.startswith(".."):
+            kind = "literal"
+        if kind is None:
+            i += 1
+            continue
+        code, end = _indented_body(lines, i + 1)
+        if kind == "literal":  # a diagram or a shell session is not Python
+            kind = "python" if code.startswith(">>>") or _compiles(code) else "other"
+        if kind == "python" and code.startswith(">>>"):
+            kind = "pycon"
+        if kind != "other":
+            blocks.append(Block(kind, i + 1, code, skip if kind != "setup" else None))
+        skip = None if kind != "setup" else skip
+        i = end
+    return blocks
+
+
+PAGES = sorted(p.name for p in USER_GUIDE.glob("*.rst") if code_blocks(p.read_text()))
+
+
+def test_the_user_guide_has_code_to_run():
+    assert {"cnn.rst", "large_data.rst"} <= set(PAGES)
+    blocks = code_blocks((USER_GUIDE / "large_data.rst").read_text())
+    assert [(b.kind, b.skip is not None) for b in blocks] == [
+        ("setup", False), ("python", False), ("python", False), ("python", True)]
+
+
+def _run_doctest(block: Block, namespace: dict, name: str) -> None:
+    parser = doctest.DocTestParser()
+    test = parser.get_doctest(block.code, namespace, name, name, block.line)
+    runner = doctest.DocTestRunner(
+        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    report = io.StringIO()
+    runner.run(test, out=report.write, clear_globs=False)
+    namespace.update(test.globs)  # a DocTest runs in a copy: later blocks see its names
+    assert runner.failures == 0, report.getvalue()
+
+
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_user_guide_code_runs(page, tmp_path, monkeypatch):
+    """Each page's blocks run in order in one namespace, in an empty folder; ``pycon``
+    blocks are doctests, whose printed results must match."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    namespace: dict = {"__name__": "__docs__"}
+    for block in code_blocks((USER_GUIDE / page).read_text()):
+        name = f"{page}:{block.line}"
+        if block.skip is not None:
+            compile(block.code, name, "exec")  # not run, but it must still be Python
+            continue
+        try:
+            if block.kind == "pycon":
+                _run_doctest(block, namespace, name)
+            else:
+                exec(compile(block.code, name, "exec"), namespace)  # noqa: S102
+        except ModuleNotFoundError as exc:  # an optional extra, such as dask
+            pytest.skip(f"{name} needs {exc.name}")
