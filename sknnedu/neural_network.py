@@ -10,16 +10,15 @@ the output activation and loss, how the validation set is scored); training is
 from __future__ import annotations
 
 import numbers
-import reprlib
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
-from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from ._class_weight import check_class_weight, class_sample_weights
 from .engine import BaseNetwork
 from .nn.initializers import INITIALIZERS, resolve_init
 from .nn.layers import Dense
@@ -371,23 +370,7 @@ default='relu'
     # ------------------------------------------------------ what is its own
 
     def _check_own_params(self) -> None:
-        cw = self.class_weight
-        if isinstance(cw, (list, tuple)) and cw and all(isinstance(d, dict) for d in cw):
-            for k, d in enumerate(cw):
-                _check_weights(d, f"class_weight[{k}]")
-        elif isinstance(cw, dict):
-            _check_weights(cw, "class_weight")
-        elif not (cw is None or (isinstance(cw, str) and cw == "balanced")):
-            got = reprlib.repr(cw) if isinstance(cw, (str, list, tuple)) else (
-                f"{type(cw).__name__} {reprlib.repr(cw)}")
-            hint = (" For one weight per class, in the order of classes_, pass "
-                    "dict(zip(classes, weights)); to weigh samples, pass sample_weight to fit."
-                    if hasattr(cw, "__len__") and not isinstance(cw, str) else "")
-            raise ValueError(
-                "class_weight must be None, 'balanced' or a dict {class: weight} (for a "
-                "multilabel y, a list of dicts {0: weight, 1: weight}, one per label); "
-                f"got {got}.{hint}"
-            )
+        check_class_weight(self.class_weight)
 
     def _loss_name(self) -> str:
         return "log_loss" if self._y_type == "multiclass" else "binary_log_loss"
@@ -460,34 +443,10 @@ default='relu'
 
     def _weigh(self, y, sample_weight, incremental: bool):
         """sample_weight times the weight of each sample's class (``class_weight``)."""
-        cw = self.class_weight
-        if cw is None:
+        if self.class_weight is None:
             return sample_weight
-        balanced = isinstance(cw, str)  # 'balanced': _check_own_params allows no other str
-        if balanced and incremental:
-            raise ValueError(
-                "class_weight='balanced' is not supported for partial_fit: each chunk would "
-                "be balanced on its own. Pass a dict, e.g. from "
-                "sklearn.utils.class_weight.compute_class_weight on all the labels."
-            )
-        if self._y_type == "multilabel":
-            weights = _multilabel_weights(cw, y)
-        elif isinstance(cw, (list, tuple)):
-            raise ValueError(
-                f"class_weight is a list of {len(cw)} dicts, which is for a multilabel y (one "
-                f"dict per label); y is {self._y_type}: pass one dict {{class: weight}}."
-            )
-        elif balanced:
-            weights = compute_sample_weight(cw, y)
-        else:  # weights belong to classes_ (as SGDClassifier): a chunk may lack some
-            unknown = [c for c in cw if c not in set(self.classes_.tolist())]
-            if unknown:
-                raise ValueError(
-                    f"class_weight has classes {unknown} that are not in classes_ "
-                    f"{self.classes_}."
-                )
-            per_class = np.array([float(cw.get(c, 1.0)) for c in self.classes_.tolist()])
-            weights = per_class[np.searchsorted(self.classes_, y)]
+        weights = class_sample_weights(self.class_weight, y, self.classes_, self._y_type,
+                                       incremental)
         weights = weights if sample_weight is None else sample_weight * weights
         if not np.isfinite(weights.sum()):  # else a NaN loss reads as a diverging run
             raise ValueError(
@@ -505,46 +464,6 @@ default='relu'
     def _val_score(self, P, y_val, sw_val) -> float:
         # _proba first: a binary network has one output column, which argmax cannot decode
         return accuracy_score(y_val, self._decode(self._proba(P)), sample_weight=sw_val)
-
-
-def _check_weights(weights: dict, name: str) -> None:
-    """A class_weight dict maps classes to finite weights >= 0, as sample_weight."""
-    for cls, w in weights.items():
-        if not (isinstance(w, numbers.Real) and np.isfinite(w) and w >= 0):
-            raise ValueError(
-                f"{name} must map classes to finite weights >= 0, as sample_weight; got "
-                f"{w!r} for class {cls!r}."
-            )
-
-
-def _multilabel_weights(class_weight, Y: np.ndarray) -> np.ndarray:
-    """Per-sample weights of a multilabel Y (n, k) of 0/1: the product over the k labels.
-
-    ``class_weight[j]`` maps label j's values 0 and 1 to weights, as
-    :func:`sklearn.utils.class_weight.compute_sample_weight` reads a list of dicts
-    (values it does not name weigh 1), or is ``'balanced'``.
-    """
-    if isinstance(class_weight, str):
-        return compute_sample_weight(class_weight, Y)
-    k = Y.shape[1]
-    if isinstance(class_weight, dict) or len(class_weight) != k:
-        got = "a dict" if isinstance(class_weight, dict) else f"{len(class_weight)} dicts"
-        raise ValueError(
-            f"For a multilabel y of {k} labels, class_weight must be 'balanced' or a list of "
-            f"{k} dicts, one per label, each {{0: weight, 1: weight}} (as "
-            f"sklearn.utils.class_weight.compute_sample_weight); got {got}."
-        )
-    weights = np.ones(len(Y))
-    for j, label_weights in enumerate(class_weight):
-        unknown = sorted(set(label_weights) - {0, 1}, key=repr)
-        if unknown:
-            raise ValueError(
-                f"class_weight[{j}] has keys {unknown}; the values of a label of a multilabel "
-                "y are 0 and 1."
-            )
-        weights *= np.where(Y[:, j] == 1, float(label_weights.get(1, 1.0)),
-                            float(label_weights.get(0, 1.0)))
-    return weights
 
 
 class NNRegressor(RegressorMixin, _DenseNetwork):
