@@ -104,6 +104,13 @@ def validate_sequences(estimator, X, *, reset: bool) -> Sequences:
     name = type(estimator).__name__
     if isinstance(X, (str, bytes)) or isinstance(X, numbers.Number) or X is None:
         raise ValueError(f"X must be {_EXPECTED}; got {type(X).__name__} {X!r:.60}.")
+    if isinstance(X, (list, tuple)) and len(X) and not any(sp.issparse(v) for v in X):
+        try:  # equal lengths: a nested list is the array it spells, as scikit-learn reads it
+            dense = np.asarray(X)
+        except ValueError:  # ragged
+            dense = None
+        if dense is not None and dense.dtype != object and dense.ndim in (2, 3):
+            X = dense
     if isinstance(X, Sequences):
         seqs = X
         table = False

@@ -226,7 +226,7 @@ class Recurrent(Layer):
             prev, grads = H[:T - 1], dA[1:]
         else:
             prev, grads = H[1:], dA[:T - 1]
-        prev, grads = prev.reshape(-1, h), grads.reshape(prev.shape[0] * m, -1)
+        prev, grads = prev.reshape((T - 1) * m, h), grads.reshape((T - 1) * m, dA.shape[2])
         if self.cell == "gru":  # the candidate's product reads r * h_{t-1}, not h_{t-1}
             np.matmul(prev.T, grads[:, :2 * h], out=dW_h[:, :2 * h])
             RH = cache["RH"].reshape(T * m, h)

@@ -1,0 +1,169 @@
+"""Accuracy of RNNClassifier on the UCR/UEA archive files that the sktime wheel ships.
+
+The archive's own train/test split, the estimator at its defaults, the mean of 3 seeds,
+side by side with 1-nearest-neighbour on the padded series, MLPClassifier on the
+flattened padded series and, when torch is installed, a torch LSTM of the same size
+trained as a user would (adam 1e-3, 200 epochs, full batch for these small sets... see
+``torch_lstm``; last state).
+
+    python benchmarks/bench_sequences.py                 # the three tuning sets
+    python benchmarks/bench_sequences.py --unseen        # sets kept out of the tuning
+    python benchmarks/bench_sequences.py --variants      # the defaults search
+
+Needs ``sktime`` installed (the test extra) for its data files only; sktime is never
+imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neural_network import MLPClassifier
+
+from sknnedu import RNNClassifier
+from sknnedu.datasets import load_ts, sktime_ts_path
+
+TUNING = ("GunPoint", "ItalyPowerDemand", "JapaneseVowels")
+UNSEEN = ("ArrowHead", "BasicMotions", "OSULeaf")
+#: published accuracies (Fawaz et al. 2019, means of 10 runs; 1-NN from the archive)
+PUBLISHED = {
+    "GunPoint": {"1-NN (published)": 0.913, "MLP (published)": 0.927, "FCN": 1.000,
+                 "ResNet": 0.991},
+    "ItalyPowerDemand": {"1-NN (published)": 0.955, "MLP (published)": 0.954, "FCN": 0.961,
+                         "ResNet": 0.963},
+    "JapaneseVowels": {"MLP (published)": 0.976, "FCN": 0.993, "ResNet": 0.992},
+}
+
+
+def load(name: str):
+    Xtr, ytr = load_ts(sktime_ts_path(name, "train"))
+    Xte, yte = load_ts(sktime_ts_path(name, "test"))
+    return Xtr, ytr, Xte, yte
+
+
+def padded(X, T: int) -> np.ndarray:
+    """Sequences as one (n, T * f) table, zero-padded at the end (for the tabular peers)."""
+    seqs = list(X)
+    f = seqs[0].shape[1]
+    out = np.zeros((len(seqs), T, f))
+    for i, s in enumerate(seqs):
+        out[i, :len(s)] = s[:T]
+    return out.reshape(len(seqs), -1)
+
+
+def torch_lstm(Xtr, ytr, Xte, units: int, seed: int) -> np.ndarray | None:
+    """A torch LSTM of ``units`` (last state of packed sequences, linear head), adam 1e-3,
+    200 epochs of minibatches of 32: predictions on Xte, or None without torch."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.manual_seed(seed)
+    torch.set_num_threads(1)
+    classes, y = np.unique(ytr, return_inverse=True)
+    f = Xtr[0].shape[1]
+    lstm = torch.nn.LSTM(f, units, batch_first=True)
+    head = torch.nn.Linear(units, len(classes))
+    opt = torch.optim.Adam(list(lstm.parameters()) + list(head.parameters()), lr=1e-3)
+
+    def forward(seqs):
+        lengths = torch.tensor([len(s) for s in seqs])
+        pad = torch.nn.utils.rnn.pad_sequence([torch.tensor(s, dtype=torch.float32)
+                                               for s in seqs], batch_first=True)
+        packed = torch.nn.utils.rnn.pack_padded_sequence(pad, lengths, batch_first=True,
+                                                         enforce_sorted=False)
+        _, (h, _) = lstm(packed)
+        return head(h[-1])
+
+    seqs = list(Xtr)
+    yt = torch.tensor(y)
+    rng = np.random.RandomState(seed)
+    for _ in range(200):
+        order = rng.permutation(len(seqs))
+        for start in range(0, len(seqs), 32):
+            rows = order[start:start + 32]
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(forward([seqs[i] for i in rows]), yt[rows])
+            loss.backward()
+            opt.step()
+    with torch.no_grad():
+        return classes[forward(list(Xte)).argmax(1).numpy()]
+
+
+def run(name: str, make, seeds=(0, 1, 2)) -> tuple[float, float]:
+    """Mean test accuracy of ``make(seed)`` over seeds, and the mean fit time."""
+    Xtr, ytr, Xte, yte = load(name)
+    scores, times = [], []
+    for seed in seeds:
+        est = make(seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            t = time.perf_counter()
+            est.fit(Xtr, ytr)
+            times.append(time.perf_counter() - t)
+        scores.append(np.mean(est.predict(Xte) == yte))
+    return float(np.mean(scores)), float(np.mean(times))
+
+
+def peers(name: str) -> dict[str, float]:
+    Xtr, ytr, Xte, yte = load(name)
+    T = max(len(s) for s in list(Xtr) + list(Xte))
+    Ptr, Pte = padded(Xtr, T), padded(Xte, T)
+    out = {"1-NN": np.mean(KNeighborsClassifier(1).fit(Ptr, ytr).predict(Pte) == yte)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        out["MLPClassifier"] = np.mean([
+            np.mean(MLPClassifier(random_state=s, max_iter=1000).fit(Ptr, ytr).predict(Pte)
+                    == yte) for s in (0, 1, 2)])
+    lstm = [torch_lstm(Xtr, ytr, Xte, 64, s) for s in (0, 1, 2)]
+    if lstm[0] is not None:
+        out["torch LSTM(64)"] = np.mean([np.mean(p == yte) for p in lstm])
+    return out
+
+
+VARIANTS = {
+    "gru64 last lr5e-3 b32 clip1": dict(),
+    "lstm64": dict(cell="lstm"),
+    "rnn64": dict(cell="rnn"),
+    "gru64 mean": dict(readout="mean"),
+    "gru64 bidir": dict(bidirectional=True),
+    "gru32": dict(recurrent_layers=(32,)),
+    "gru64 lr1e-3": dict(learning_rate_init=1e-3),
+    "gru64 lr1e-2": dict(learning_rate_init=1e-2),
+    "gru64 b16": dict(batch_size=16),
+    "gru64 auto batch": dict(batch_size="auto"),
+    "gru64 no clip": dict(clip_norm=None),
+    "gru64 400 epochs": dict(max_iter=400),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--unseen", action="store_true", help="the sets kept out of tuning")
+    parser.add_argument("--variants", action="store_true", help="the defaults search")
+    parser.add_argument("--only", nargs="*", help="variant names to run")
+    args = parser.parse_args()
+    names = UNSEEN if args.unseen else TUNING
+    if args.variants:
+        chosen = {k: v for k, v in VARIANTS.items() if not args.only or k in args.only}
+        print(f"{'variant':28s} " + " ".join(f"{n:>18s}" for n in names) + "   mean   fit s")
+        for label, kw in chosen.items():
+            res = [run(n, lambda s, kw=kw: RNNClassifier(random_state=s, **kw)) for n in names]
+            print(f"{label:28s} " + " ".join(f"{a:18.4f}" for a, _ in res)
+                  + f" {np.mean([a for a, _ in res]):6.4f} {np.mean([t for _, t in res]):7.1f}",
+                  flush=True)
+        return
+    for n in names:
+        acc, secs = run(n, lambda s: RNNClassifier(random_state=s))
+        row = {"RNNClassifier()": acc, **peers(n), **PUBLISHED.get(n, {})}
+        print(f"{n}: " + ", ".join(f"{k} {v:.3f}" for k, v in row.items())
+              + f"  (RNNClassifier fit {secs:.1f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
