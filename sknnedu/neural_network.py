@@ -472,7 +472,9 @@ class NNRegressor(RegressorMixin, _DenseNetwork):
     A drop-in superset of :class:`sklearn.neural_network.MLPRegressor`: the
     same parameters, defaults, methods and fitted attributes, and at the
     defaults the same computation (``init='glorot'``: a seeded fit follows
-    MLPRegressor step for step), plus the robust losses ``'absolute_error'``
+    MLPRegressor step for step; with several outputs ``loss_`` is the squared
+    error summed over them, MLPRegressor's their mean, so ``tol`` ends such a
+    fit later), plus the robust losses ``'absolute_error'``
     and ``'huber'``, the notes' ``sigmoid`` and ``leakyrelu``, per-layer
     activations, RMSProp, dropout and per-layer gradient diagnostics.
 
