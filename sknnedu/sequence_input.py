@@ -42,7 +42,9 @@ def _check_values(a: np.ndarray, what: str) -> np.ndarray:
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{what} must hold numbers; got dtype {a.dtype}: {exc}") from None
     a = a.astype(_float_dtype(a.dtype), copy=False)
-    if not np.isfinite(a).all():
+    # in blocks of rows: the check's boolean temporary stays small whatever n is
+    step = max(1, 2**20 // max(1, a[:1].size))
+    if not all(np.isfinite(a[i:i + step]).all() for i in range(0, len(a), step)):
         raise ValueError(
             f"{what} contains NaN or infinity; fill or drop missing steps first "
             "(sknnedu.datasets.load_ts(missing='nan') marks them as NaN)."
@@ -154,4 +156,123 @@ def validate_sequences(estimator, X, *, reset: bool) -> Sequences:
             f"X has {f} features per step, but {name} is expecting "
             f"{estimator.n_step_features_} features per step as input."
         )
+    return seqs
+
+
+# ------------------------------------------------------------------------------------------
+# token ids, for the estimators' embedding_dim
+# ------------------------------------------------------------------------------------------
+_EXPECTED_IDS = ("a list of 1-D int arrays of token ids, one per sequence, or a 2-D int array "
+                 "(n_sequences, n_steps) padded at the end with 0")
+#: ids: 0 is padding, 1 stands for any token unseen in fit, known tokens start at 2
+PAD, UNKNOWN = 0, 1
+
+
+def _ids_array(a, what: str) -> np.ndarray:
+    """``a`` as an intp array, refusing non-integer, negative and non-numeric ids."""
+    if a.dtype.kind in "US" or (a.dtype == object and any(isinstance(v, str) for v in a.flat)):
+        raise ValueError(
+            f"{what} holds strings, not token ids; turn texts into ids first with "
+            "sknnedu.TextSequencer, e.g. make_pipeline(TextSequencer(analyzer='char'), "
+            "RNNClassifier(embedding_dim=16)).")
+    if a.dtype.kind == "b" or (a.dtype.kind not in "iuf" and a.dtype != object):
+        raise ValueError(f"{what} must hold integer token ids; got dtype {a.dtype}.")
+    if a.dtype.kind not in "iu":
+        try:
+            f = a.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"{what} must hold integer token ids; got {a.dtype} values that "
+                             "are not numbers.") from None
+        bad = ~np.isfinite(f) | (f != np.round(f))
+        if bad.any():
+            raise ValueError(f"{what} must hold integer token ids; got {f[bad].flat[0]!r}.")
+        a = f
+    if a.size and a.min() < 0:
+        raise ValueError(f"{what} holds the negative id {a.min()}; token ids are >= 0 (0 is "
+                         "padding, 1 an unseen token, known tokens from 2).")
+    return a.astype(np.intp)
+
+
+def validate_token_ids(estimator, X, *, reset: bool) -> Sequences:
+    """``X``, sequences of token ids, as :class:`Sequences` of ``(T_i, 1)`` intp arrays.
+
+    What the recurrent estimators read when ``embedding_dim`` is set:
+
+    - a list of 1-D int arrays (or lists), one per sequence, of any lengths, as
+      :class:`~sknnedu.TextSequencer` writes them;
+    - a 2-D int array ``(n, T)`` padded **at the end** with 0 (torch's ``pad_sequence``;
+      Keras' ``pad_sequences(..., padding='post')``): the zeros after a row's last non-zero
+      id are padding and are dropped, so each row keeps its own length.
+
+    Ids are integers (floats with integer values are accepted): 0 is padding, 1 a token
+    unseen in fit, known tokens from 2. A sequence with no tokens (an empty string, a row
+    of zeros) reads as one padding step: the zero vector, the same for every empty text.
+    Without ``reset``, an id beyond what fit saw (``>= vocabulary_size_``) counts as
+    unseen and becomes 1, with no error. Sets (``reset``) ``n_features_in_`` and
+    ``n_step_features_`` to 1, one id per step.
+
+    Raises
+    ------
+    ValueError
+        For negative, non-integer or non-numeric ids, strings (with a pointer to
+        TextSequencer), 3-D arrays, sparse matrices, or no sequences at all.
+    """
+    if isinstance(X, (str, bytes)) or isinstance(X, numbers.Number) or X is None:
+        raise ValueError(f"X must be {_EXPECTED_IDS}; got {type(X).__name__} {X!r:.60}.")
+    if sp.issparse(X):
+        raise ValueError(f"X must be {_EXPECTED_IDS}; got a sparse matrix.")
+    if isinstance(X, Sequences):
+        if X.n_features != 1:
+            raise ValueError(f"X holds {X.n_features} features per step; token ids are one "
+                             "per step.")
+        seqs = [X.sequence(i)[:, 0] for i in range(len(X))]
+    elif isinstance(X, (list, tuple)) or (isinstance(X, np.ndarray) and X.dtype == object
+                                          and X.ndim == 1):
+        if len(X) and all(isinstance(v, str) for v in X):
+            _ids_array(np.asarray(X[:1]), "X")  # raw texts: the TextSequencer message
+        if len(X) and all(isinstance(v, numbers.Number) for v in X):
+            raise ValueError(f"X must be {_EXPECTED_IDS}; got a flat list of {len(X)} numbers. "
+                             "For one sequence pass [ids].")
+        dense = None
+        if len(X) and not any(sp.issparse(v) for v in X):
+            try:  # equal lengths: a nested list is the 2-D array it spells
+                dense = np.asarray(X)
+            except ValueError:  # ragged
+                dense = None
+        if dense is not None and dense.dtype != object and dense.ndim == 2:
+            return validate_token_ids(estimator, dense, reset=reset)
+        seqs = []
+        for i, s in enumerate(X):
+            if sp.issparse(s):
+                raise ValueError(f"X[{i}] is a sparse matrix; token ids must be dense.")
+            a = np.asarray(s)
+            if a.ndim != 1:
+                raise ValueError(
+                    f"X[{i}] must be a 1-D sequence of token ids; got shape {a.shape}. X must "
+                    f"be {_EXPECTED_IDS}. For feature vectors per step, leave embedding_dim="
+                    "None.")
+            seqs.append(_ids_array(a, f"X[{i}]"))
+    else:
+        A = np.asarray(X)
+        if A.ndim != 2:
+            raise ValueError(
+                f"X must be {_EXPECTED_IDS}; got a {A.ndim}-D array of shape {A.shape}. For "
+                "feature vectors per step, leave embedding_dim=None.")
+        A = _ids_array(A, "X")
+        # a row's length: one past its last non-zero id (the zeros after it are padding)
+        nonzero = A != PAD
+        lengths = np.where(nonzero.any(axis=1), A.shape[1] - np.argmax(nonzero[:, ::-1], 1), 0)
+        seqs = np.split(A[np.arange(A.shape[1]) < lengths[:, None]], np.cumsum(lengths)[:-1])
+    if not len(seqs):
+        raise ValueError(f"X holds 0 sequences; expected at least 1. X must be {_EXPECTED_IDS}.")
+    empty = np.zeros(1, dtype=np.intp)  # no tokens: one padding step
+    seqs = Sequences([(s if len(s) else empty)[:, None] for s in seqs])
+    if reset:
+        estimator.n_features_in_ = estimator.n_step_features_ = 1
+        estimator._table_input = False
+        if hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+    else:  # ids beyond fit's vocabulary are unseen tokens (the steps are this call's copy)
+        steps = seqs.steps
+        steps[steps >= estimator.vocabulary_size_] = UNKNOWN
     return seqs

@@ -1,0 +1,135 @@
+"""Speed and memory of one training epoch of RNNClassifier, beside torch's nn.LSTM / nn.GRU.
+
+2,000 float32 sequences of 100 steps of 8 features (and a ragged variant, lengths 50 to
+150, torch with packed sequences), 64 units, a linear head, batch 32, adam. The two take
+turns in one process, best of ``--repeat``; both run single-threaded (sknnedu's engine
+keeps BLAS on one thread for products this small; torch.set_num_threads(1)).
+
+    python benchmarks/bench_rnn.py            # needs torch for the ratio; runs without it
+    python benchmarks/bench_rnn.py --memory   # peak memory of an epoch at n and 2n
+
+Our epoch is a ``partial_fit`` call of an estimator already fitted once (initialisation
+and the divergence reference untimed), as torch's model is reused between epochs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import tracemalloc
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from sknnedu import RNNClassifier
+
+
+def data(n: int, ragged: bool, seed: int = 0):
+    rng = np.random.RandomState(seed)
+    if ragged:
+        X = [rng.randn(rng.randint(50, 151), 8).astype(np.float32) for _ in range(n)]
+    else:
+        X = rng.randn(n, 100, 8).astype(np.float32)
+    y = rng.randint(0, 4, n)
+    return X, y
+
+
+def ours(cell: str, X, y):
+    clf = RNNClassifier((64,), cell=cell, batch_size=32, solver="adam", max_iter=1,
+                        clip_norm=None, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.partial_fit(X, y, classes=np.unique(y))
+
+    def epoch():
+        clf.partial_fit(X, y)
+    return epoch
+
+
+def theirs(cell: str, X, y):
+    import torch
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    rnn = (torch.nn.LSTM if cell == "lstm" else torch.nn.GRU)(8, 64, batch_first=True)
+    head = torch.nn.Linear(64, 4)
+    opt = torch.optim.Adam(list(rnn.parameters()) + list(head.parameters()), lr=1e-3)
+    ragged = isinstance(X, list)
+    if ragged:
+        seqs = [torch.from_numpy(s) for s in X]
+        lengths = torch.tensor([len(s) for s in X])
+    else:
+        Xt = torch.from_numpy(X)
+    yt = torch.from_numpy(y)
+    rng = np.random.RandomState(0)
+
+    def epoch():
+        order = rng.permutation(len(y))
+        for start in range(0, len(y), 32):
+            rows = order[start:start + 32]
+            if ragged:
+                pad = torch.nn.utils.rnn.pad_sequence([seqs[i] for i in rows], batch_first=True)
+                inp = torch.nn.utils.rnn.pack_padded_sequence(
+                    pad, lengths[rows], batch_first=True, enforce_sorted=False)
+            else:
+                inp = Xt[rows]
+            out = rnn(inp)[1]
+            h = out[0] if cell == "lstm" else out
+            loss = torch.nn.functional.cross_entropy(head(h[-1]), yt[rows])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return epoch
+
+
+def best_of(fns: dict, repeat: int) -> dict:
+    times = {k: [] for k in fns}
+    for _ in range(repeat):
+        for k, fn in fns.items():  # taking turns
+            t = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t)
+    return {k: min(v) for k, v in times.items()}
+
+
+def peak_mib(fn) -> float:
+    tracemalloc.start()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / 2**20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--memory", action="store_true")
+    args = parser.parse_args()
+    try:
+        import torch  # noqa: F401
+        have_torch = True
+    except ImportError:
+        have_torch = False
+        print("torch is not installed: sknnedu's times only")
+    for cell, ragged in (("lstm", False), ("gru", False), ("lstm", True), ("gru", True)):
+        X, y = data(args.n, ragged)
+        label = f"{cell} {'ragged 50-150' if ragged else 'length 100'}"
+        fns = {"sknnedu": ours(cell, X, y)}
+        if have_torch:
+            fns["torch"] = theirs(cell, X, y)
+        t = best_of(fns, args.repeat)
+        ratio = f"  ratio {t['sknnedu'] / t['torch']:.2f}x" if have_torch else ""
+        print(f"{label:22s} sknnedu {t['sknnedu']:.2f} s/epoch"
+              + (f", torch {t['torch']:.2f} s/epoch" if have_torch else "") + ratio, flush=True)
+        if args.memory:
+            X2, y2 = data(2 * args.n, ragged, seed=1)
+            m1, m2 = peak_mib(ours(cell, X, y)), peak_mib(ours(cell, X2, y2))
+            data_mib = (sum(s.nbytes for s in X) if ragged else X.nbytes) / 2**20
+            print(f"{'':22s} peak traced memory of an epoch (with its set-up): n={args.n} "
+                  f"{m1:.0f} MiB, n={2 * args.n} {m2:.0f} MiB (the data: {data_mib:.0f} MiB "
+                  "at n)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
