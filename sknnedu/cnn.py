@@ -14,7 +14,6 @@ images come in, which layers there are and how their arrays start.
 from __future__ import annotations
 
 import numbers
-import warnings
 
 import numpy as np
 from sklearn.utils.validation import check_array, check_X_y, validate_data
@@ -22,6 +21,7 @@ from sklearn.utils.validation import check_array, check_X_y, validate_data
 from .neural_network import NNClassifier, init_dense
 from .nn.conv import conv_geometry
 from .nn.conv_layers import Conv2D, Flatten, Pool2D
+from .nn.geometry import resolve_image_shape
 from .nn.initializers import INITIALIZERS, resolve_init
 from .nn.layers import Dense, Rescale
 from .nn.losses import OUTPUT_LOSSES
@@ -257,36 +257,7 @@ n_outputs_, out_activation_, n_features_in_
         return self._as_images(X)
 
     def _resolve_image_shape(self, X) -> tuple[int, int, int]:
-        if X.ndim == 4:
-            shape = X.shape[1:]
-        elif X.ndim == 3:
-            shape = X.shape[1:] + (1,)
-        elif self.image_shape is not None:
-            shape = tuple(self.image_shape) + ((1,) if len(self.image_shape) == 2 else ())
-            if int(np.prod(shape)) != X.shape[1]:
-                raise ValueError(
-                    f"image_shape {tuple(self.image_shape)} needs {int(np.prod(shape))} "
-                    f"features; X has {X.shape[1]}."
-                )
-        else:
-            d = X.shape[1]
-            side = int(round(np.sqrt(d)))
-            if side * side == d:
-                shape = (side, side, 1)
-            else:
-                shape = (1, d, 1)
-                warnings.warn(
-                    f"X has {d} features, not a square number: each row is read as a 1 x {d} "
-                    "grayscale strip. Set image_shape=(h, w) or (h, w, c), or pass images "
-                    "of shape (n, h, w[, c]).", UserWarning, stacklevel=5)
-        if X.ndim > 2 and self.image_shape is not None:
-            given = tuple(self.image_shape) + ((1,) if len(self.image_shape) == 2 else ())
-            if given != tuple(shape):
-                raise ValueError(
-                    f"image_shape {tuple(self.image_shape)} does not match the images of X, "
-                    f"{X.shape[1:]}."
-                )
-        return tuple(int(s) for s in shape)
+        return resolve_image_shape(X.shape, self.image_shape, stacklevel=5)
 
     def _as_images(self, X) -> np.ndarray:
         """X as (n, h, w, c) images of :attr:`image_shape_`, checked."""

@@ -7,10 +7,6 @@ or learns the kernels in ``fit``, and delegates the math to
 
 from __future__ import annotations
 
-import warnings
-from math import isqrt
-from numbers import Integral
-
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -25,8 +21,12 @@ from sklearn.utils.validation import (
 from threadpoolctl import threadpool_limits
 
 from sknnedu.filters import BANKS, filter_bank, filter_names
-from sknnedu.nn.activations import ACTIVATIONS
-from sknnedu.nn.conv import _pair, conv_geometry, conv_pool2d, pool_geometry
+from sknnedu.nn.activations import check_activation
+from sknnedu.nn.conv import conv_geometry, conv_pool2d, pool_geometry
+from sknnedu.nn.convolution import MAP_ACTIVATIONS
+from sknnedu.nn.geometry import check_int, pair, resolve_image_shape
+from sknnedu.nn.im2col import patches_at
+from sknnedu.nn.pooling import check_pooling
 
 __all__ = ["DEFAULT_FILTERS", "ConvFeatureTransformer"]
 
@@ -58,17 +58,6 @@ def _image_ndim(X) -> int:
         return np.asarray(X).ndim
     except (TypeError, ValueError):
         return 2
-
-
-def _as_image_shape(image_shape) -> tuple[int, int, int]:
-    """``(h, w)`` -> ``(h, w, 1)``; ``(h, w, c)`` checked."""
-    msg = f"image_shape must be (h, w) or (h, w, c) of ints >= 1, got {image_shape!r}."
-    if not isinstance(image_shape, (tuple, list)) or len(image_shape) not in (2, 3):
-        raise ValueError(msg)
-    if not all(isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in image_shape):
-        raise ValueError(msg)
-    shape = tuple(int(s) for s in image_shape)
-    return shape if len(shape) == 3 else (*shape, 1)
 
 
 class ConvFeatureTransformer(TransformerMixin, BaseEstimator):
@@ -311,7 +300,7 @@ class ConvFeatureTransformer(TransformerMixin, BaseEstimator):
             self.pool_size_ = None
             self.output_shape_ = self.conv_shape_
         else:
-            ph, pw = _pair(self.pool_size, "pool_size")
+            ph, pw = pair(self.pool_size, "pool_size")
             self.pool_size_ = (min(ph, oh), min(pw, ow))
             oph, opw = pool_geometry((oh, ow), self.pool_size_, self._pool_stride())
             self.output_shape_ = (oph, opw, k)
@@ -418,23 +407,17 @@ class ConvFeatureTransformer(TransformerMixin, BaseEstimator):
     # ------------------------------------------------------------------------------------
     def _pool_stride(self):
         if self.pool_stride is None:
-            return _pair(self.pool_size, "pool_size")
-        return _pair(self.pool_stride, "pool_stride")
+            return pair(self.pool_size, "pool_size")
+        return pair(self.pool_stride, "pool_stride")
 
     def _check_params(self) -> None:
-        allowed = sorted(set(ACTIVATIONS) - {"softmax"})
-        if not isinstance(self.activation, str) or self.activation not in allowed:
-            raise ValueError(f"Unknown activation {self.activation!r}; expected one of {allowed}.")
-        if self.pooling not in ("max", "avg", None):
-            raise ValueError(f"Unknown pooling {self.pooling!r}; expected 'max', 'avg' or None.")
-        _pair(self.stride, "stride")
-        _pair(self.pool_size, "pool_size")
+        check_activation(self.activation, MAP_ACTIVATIONS)
+        check_pooling(self.pooling)
+        pair(self.stride, "stride")
+        pair(self.pool_size, "pool_size")
         self._pool_stride()
-        _pair(self.kernel_size, "kernel_size")
-        if isinstance(self.n_filters, bool) or not isinstance(self.n_filters, Integral):
-            raise ValueError(f"n_filters must be an int >= 1, got {self.n_filters!r}.")
-        if self.n_filters < 1:
-            raise ValueError(f"n_filters must be an int >= 1, got {self.n_filters!r}.")
+        pair(self.kernel_size, "kernel_size")
+        check_int(self.n_filters, "n_filters")
         if not isinstance(self.whiten, (bool, np.bool_)):
             raise ValueError(f"whiten must be True or False, got {self.whiten!r}.")
         if not isinstance(self.standardize, (bool, np.bool_)):
@@ -452,7 +435,7 @@ class ConvFeatureTransformer(TransformerMixin, BaseEstimator):
             X = validate_data(self, X, reset=reset, dtype=_NUMERIC)
             X = _as_real(X)
             if reset:
-                self.image_shape_ = self._infer_image_shape(X.shape[1])
+                self.image_shape_ = resolve_image_shape(X.shape, self.image_shape, stacklevel=4)
             return X.reshape(X.shape[0], *self.image_shape_)
 
         images = _as_real(check_array(X, allow_nd=True, dtype=_NUMERIC, input_name="X"))
@@ -460,12 +443,7 @@ class ConvFeatureTransformer(TransformerMixin, BaseEstimator):
             images = images[..., None]
         shape = images.shape[1:]
         if reset:
-            if self.image_shape is not None and _as_image_shape(self.image_shape) != shape:
-                raise ValueError(
-                    f"image_shape {tuple(self.image_shape)} does not match the images in X, "
-                    f"of shape {shape} (h, w, c); use image_shape=None for image arrays."
-                )
-            self.image_shape_ = shape
+            self.image_shape_ = resolve_image_shape(images.shape, self.image_shape)
         elif shape != self.image_shape_:
             raise ValueError(
                 f"X has images of shape {shape} (h, w, c), but {type(self).__name__} was "
@@ -476,44 +454,12 @@ class ConvFeatureTransformer(TransformerMixin, BaseEstimator):
                       ensure_all_finite=False)  # check_array above checked them
         return images
 
-    def _infer_image_shape(self, n_features: int) -> tuple[int, int, int]:
-        if self.image_shape is None:
-            side = isqrt(n_features)
-            if side * side == n_features:
-                return (side, side, 1)
-            colour = isqrt(n_features // 3)
-            hint = (
-                f"; if they are {colour}x{colour} colour images, pass "
-                f"image_shape=({colour}, {colour}, 3)"
-                if n_features % 3 == 0 and 3 * colour * colour == n_features
-                else ""
-            )
-            warnings.warn(
-                f"image_shape=None and X has {n_features} features, not a square number: "
-                f"each row is read as a 1x{n_features} grayscale strip. Pass "
-                f"image_shape=(h, w) or (h, w, c) to say how rows are images{hint}.",
-                UserWarning,
-                stacklevel=5,
-            )
-            return (1, n_features, 1)
-        h, w, c = _as_image_shape(self.image_shape)
-        if h * w * c != n_features:
-            hint = ""
-            if len(self.image_shape) == 2 and n_features % (h * w) == 0:
-                n_channels = n_features // (h * w)
-                hint = f"; for {n_channels} channels use image_shape=({h}, {w}, {n_channels})"
-            raise ValueError(
-                f"image_shape {tuple(self.image_shape)} needs {h * w * c} features, "
-                f"X has {n_features}{hint}."
-            )
-        return (h, w, c)
-
     def _make_kernels(self, images: np.ndarray) -> tuple[np.ndarray, list[str]]:
         """Kernels ``(k, fh, fw, c)`` (float64) and their names."""
         c = images.shape[3]
         filters = self.filters
         if isinstance(filters, str) and filters in ("random", "kmeans"):
-            fh, fw = _pair(self.kernel_size, "kernel_size")
+            fh, fw = pair(self.kernel_size, "kernel_size")
             rng = check_random_state(self.random_state)
             names = [f"{filters}{i}" for i in range(self.n_filters)]
             if filters == "random":
@@ -557,8 +503,8 @@ class ConvFeatureTransformer(TransformerMixin, BaseEstimator):
                 "each patch is one pixel, which contrast normalisation sets to 0, so every "
                 "kernel would be 0. Use kernel_size >= 2 (e.g. 3), or colour images."
             )
-        sh, sw = _pair(self.stride, "stride")
-        ((top, _), (left, _)), (oh, ow) = conv_geometry((h, w), (fh, fw), (sh, sw), self.padding)
+        sh, sw = pair(self.stride, "stride")
+        _, (oh, ow) = conv_geometry((h, w), (fh, fw), (sh, sw), self.padding)
         # sample receptive fields (image, i, j) of the convolution, zero outside the image
         n_fields = n * oh * ow
         if n_fields < self.n_filters:
@@ -568,17 +514,8 @@ class ConvFeatureTransformer(TransformerMixin, BaseEstimator):
             )
         m = min(n_fields, MAX_KMEANS_PATCHES)
         fields = rng.choice(n_fields, size=m, replace=False) if m < n_fields else np.arange(m)
-        img, rest = np.divmod(fields, oh * ow)
-        i, j = np.divmod(rest, ow)
-        rows = i[:, None] * sh - top + np.arange(fh)  # (m, fh)
-        cols = j[:, None] * sw - left + np.arange(fw)  # (m, fw)
-        inside = ((rows >= 0) & (rows < h))[:, :, None] & ((cols >= 0) & (cols < w))[:, None, :]
-        patches = images[
-            img[:, None, None],
-            np.clip(rows, 0, h - 1)[:, :, None],
-            np.clip(cols, 0, w - 1)[:, None, :],
-        ]  # (m, fh, fw, c)
-        patches = np.where(inside[..., None], patches, 0.0).reshape(m, -1).astype(np.float64)
+        patches = patches_at(images, fields, (fh, fw), (sh, sw), self.padding)
+        patches = patches.astype(np.float64)
         largest = np.abs(patches).max()
         if largest > 0:  # the kernels do not depend on the scale; squares must not overflow
             patches /= largest

@@ -6,9 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.signal import correlate2d
 
-import sknnedu.conv as conv
 from sknnedu.activations import ACTIVATIONS
 from sknnedu.conv import avg_pool2d, conv2d, conv_pool2d, max_pool2d, pad2d
+from sknnedu.nn import convolution, threads
 
 # ----------------------------------------------------------------------------- references
 
@@ -90,13 +90,13 @@ def conv_cases(draw):
 
 
 def blocked(block, fn, *args, **kwargs):
-    """``fn(*args, **kwargs)`` with ``conv.BLOCK_WIDTH = block``."""
-    saved = conv.BLOCK_WIDTH
-    conv.BLOCK_WIDTH = block
+    """``fn(*args, **kwargs)`` with ``convolution.BLOCK_WIDTH = block``."""
+    saved = convolution.BLOCK_WIDTH
+    convolution.BLOCK_WIDTH = block
     try:
         return fn(*args, **kwargs)
     finally:
-        conv.BLOCK_WIDTH = saved
+        convolution.BLOCK_WIDTH = saved
 
 
 @settings(max_examples=80, deadline=None)
@@ -214,15 +214,15 @@ def test_float32_close_to_float64():
 @pytest.mark.parametrize("pooling", [None, "max", "avg"])
 @pytest.mark.parametrize("block", [1, 3])
 def test_chunking_gives_identical_results(monkeypatch, kernel_shape, padding, pooling, block):
-    monkeypatch.setattr(conv, "BLOCK_WIDTH", block)
+    monkeypatch.setattr(convolution, "BLOCK_WIDTH", block)
     rng = np.random.default_rng(2)
     x, kernels = rng.random((13, 9, 8, 2)), rng.standard_normal(kernel_shape)
     kwargs = dict(padding=padding, activation="tanh", pooling=pooling, pool_size=3, pool_stride=2)
     whole = conv_pool2d(x, kernels, **kwargs)
-    monkeypatch.setattr(conv, "CHUNK_BYTES", 1)  # one image per chunk
-    assert conv._chunk_size(len(x), 1000) == 1
+    monkeypatch.setattr(threads, "CHUNK_BYTES", 1)  # one image per chunk
+    assert threads.chunk_size(len(x), 1000) == 1
     np.testing.assert_allclose(conv_pool2d(x, kernels, **kwargs), whole, rtol=1e-14, atol=0)
-    monkeypatch.setattr(conv, "CHUNK_BYTES", 3 * 9 * 8 * 36 * 8)  # chunks of a few images
+    monkeypatch.setattr(threads, "CHUNK_BYTES", 3 * 9 * 8 * 36 * 8)  # chunks of a few images
     np.testing.assert_allclose(conv_pool2d(x, kernels, **kwargs), whole, rtol=1e-14, atol=0)
     np.testing.assert_allclose(max_pool2d(x, 2), loop_pool(x, 2, 2, np.max), rtol=0, atol=0)
 
@@ -238,7 +238,7 @@ def test_block_widths_agree(monkeypatch, block, stride, padding):
     else:
         pads = ((0, 0), (0, 0))
     expected = reference_conv(x, kernels, stride, pads)
-    monkeypatch.setattr(conv, "BLOCK_WIDTH", block)
+    monkeypatch.setattr(convolution, "BLOCK_WIDTH", block)
     out = conv2d(x, kernels, stride=stride, padding=padding)
     np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-10)
     pooled = conv_pool2d(x, kernels, stride=stride, padding=padding, pooling="max", pool_size=2)
@@ -250,18 +250,18 @@ def test_threads_give_identical_results(monkeypatch, n_threads):
     rng = np.random.default_rng(8)
     x, kernels = rng.random((11, 9, 10, 3)), rng.standard_normal((4, 3, 3, 3))
     kwargs = dict(padding="same", activation="relu", pooling="max")
-    monkeypatch.setattr(conv, "N_THREADS", 1)
+    monkeypatch.setattr(threads, "N_THREADS", 1)
     expected = conv_pool2d(x, kernels, **kwargs)
-    monkeypatch.setattr(conv, "N_THREADS", n_threads)
-    monkeypatch.setattr(conv, "CHUNK_BYTES", 1)  # 11 chunks shared by the threads
+    monkeypatch.setattr(threads, "N_THREADS", n_threads)
+    monkeypatch.setattr(threads, "CHUNK_BYTES", 1)  # 11 chunks shared by the threads
     np.testing.assert_allclose(conv_pool2d(x, kernels, **kwargs), expected, rtol=1e-14)
     np.testing.assert_array_equal(max_pool2d(x, 3), loop_pool(x, 3, 3, np.max))
 
 
 def test_runs_with_single_threaded_blas(monkeypatch):
-    monkeypatch.setattr(conv.blas, "n_threads", lambda: 1)
-    assert conv._n_threads(10) == 1
-    monkeypatch.setattr(conv, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(threads, "blas_threads", lambda: 1)
+    assert threads.n_workers(10) == 1
+    monkeypatch.setattr(threads, "CHUNK_BYTES", 1)
     x, kernels = np.ones((3, 4, 4)), np.ones((1, 3, 3))
     np.testing.assert_array_equal(conv2d(x, kernels), np.full((3, 2, 2, 1), 9.0))
 
@@ -493,7 +493,7 @@ def test_average_of_huge_values_does_not_overflow(dtype, big):
 
 
 def test_threaded_chunks_stop_at_the_first_error(monkeypatch):
-    monkeypatch.setattr(conv, "N_THREADS", 2)
+    monkeypatch.setattr(threads, "N_THREADS", 2)
     done = []
 
     def work(start, stop, bufs):
@@ -502,5 +502,5 @@ def test_threaded_chunks_stop_at_the_first_error(monkeypatch):
         done.append(start)
 
     with pytest.raises(ArithmeticError, match="chunk 3"):
-        conv._run_chunks(1000, 1, work, dict)
+        threads.run_chunks(1000, 1, work, dict)
     assert len(done) < 999  # the other thread stopped too

@@ -14,6 +14,7 @@ from sknnedu.conv import (
     max_pool2d,
     max_pool2d_backward,
 )
+from sknnedu.nn import threads
 
 # ----------------------------------------------------------------------------- references
 
@@ -185,8 +186,8 @@ def test_conv2d_backward_chunks_and_threads_agree(monkeypatch, n_threads):
     kernels = rng.standard_normal((3, 3, 3, 2))
     dz = rng.standard_normal((7, 6, 6, 3))
     whole = conv2d_backward(dz, x, kernels, padding="same")
-    monkeypatch.setattr(conv, "CHUNK_BYTES", 1)  # one image per chunk
-    monkeypatch.setattr(conv, "N_THREADS", n_threads)
+    monkeypatch.setattr(threads, "CHUNK_BYTES", 1)  # one image per chunk
+    monkeypatch.setattr(threads, "N_THREADS", n_threads)
     for a, b in zip(conv2d_backward(dz, x, kernels, padding="same"), whole):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 import sknnedu.conv as conv
-import sknnedu.conv_layers as conv_layers
 from sknnedu.activations import ACTIVATIONS
 from sknnedu.conv import avg_pool2d, conv2d, max_pool2d
 from sknnedu.conv_layers import Conv2D, Flatten, Pool2D
+from sknnedu.nn import conv_layers, threads
 
 ACTS = ["relu", "leakyrelu", "tanh", "sigmoid", "identity"]
 
@@ -265,9 +265,9 @@ def test_batch_parts_in_threads_give_identical_results(monkeypatch, make):
     x = np.random.default_rng(15).standard_normal((7, 8, 9, 2))
     results = []
     for n_threads in (1, 3):
-        monkeypatch.setattr(conv, "N_THREADS", n_threads)
-        monkeypatch.setattr(conv_layers, "MIN_PART", 1)
-        assert conv_layers._n_parts(7) == n_threads
+        monkeypatch.setattr(threads, "N_THREADS", n_threads)
+        monkeypatch.setattr(threads, "MIN_PART", 1)
+        assert threads.n_parts(7) == n_threads
         layer = make()
         out = layer.forward(x).copy()
         dx = layer.backward(np.cos(out)).copy()

@@ -237,12 +237,12 @@ def test_dtype_preserved(digits, dtype):
         (
             {"image_shape": (9, 9)},
             np.ones((2, 64)),
-            r"image_shape \(9, 9\) needs 81 features, X has 64",
+            r"image_shape \(9, 9\) needs 81 features; X has 64",
         ),
         (
             {"image_shape": (4, 4)},
             np.ones((2, 48)),
-            r"needs 16 features, X has 48; for 3 channels use image_shape=\(4, 4, 3\)",
+            r"needs 16 features; X has 48; for 3 channels use image_shape=\(4, 4, 3\)",
         ),
         ({"image_shape": (4, 0)}, np.ones((2, 4)), "image_shape must be"),
         ({"image_shape": 16}, np.ones((2, 16)), "image_shape must be"),
@@ -372,7 +372,7 @@ def test_more_than_4_dimensions_names_the_accepted_shapes(shape):
 def test_flattened_colour_images_warn_with_the_shape_to_pass():
     # item 16: 32x32x3 rows were silently read as 1x3072 strips
     X = np.random.default_rng(3).random((3, 32 * 32 * 3))
-    with pytest.warns(UserWarning, match=r"1x3072 grayscale strip.*image_shape=\(32, 32, 3\)"):
+    with pytest.warns(UserWarning, match=r"1 x 3072 grayscale strip.*image_shape=\(32, 32, 3\)"):
         ConvFeatureTransformer().fit(X)
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -172,8 +172,7 @@ def activation(name: str, z: np.ndarray, slope: float = LEAKY_SLOPE) -> np.ndarr
     -------
     a : ndarray, same shape as ``z``
     """
-    fn = _lookup(ACTIVATIONS, name, "activation")
-    return fn(_float_copy(z), slope)
+    return ACTIVATIONS[check_activation(name)](_float_copy(z), slope)
 
 
 def activation_derivative(name: str, z: np.ndarray, slope: float = LEAKY_SLOPE) -> np.ndarray:
@@ -192,7 +191,7 @@ def activation_derivative(name: str, z: np.ndarray, slope: float = LEAKY_SLOPE) 
     -------
     dg : ndarray, same shape as ``z``
     """
-    deriv = _lookup(DERIVATIVES, name, "activation with a derivative")
+    deriv = DERIVATIVES[check_activation(name, DERIVATIVES, what="activation with a derivative")]
     a = activation(name, z, slope)
     out = np.ones_like(a)
     deriv(a, out, slope)
@@ -205,7 +204,47 @@ def _float_copy(z: np.ndarray) -> np.ndarray:
     return np.array(z, dtype=dtype, copy=True)
 
 
+def check_activation(name, allowed=ACTIVATIONS, *, what: str = "activation",
+                     none: bool = False) -> str | None:
+    """``name`` if it is one of ``allowed`` (or None, with ``none``); else a ValueError.
+
+    The one check of an activation name: every function, layer and estimator that takes
+    one calls it, so the error always lists what is accepted.
+
+    Parameters
+    ----------
+    name : object
+        The name to check.
+    allowed : collection of str, default=ACTIVATIONS
+        The accepted names: :data:`ACTIVATIONS`, :data:`DERIVATIVES` (a layer trained
+        through), :data:`HIDDEN_ACTIVATIONS`, or any other collection.
+    what : str, default='activation'
+        What ``name`` is, for the message ("activation of hidden layer 2").
+    none : bool, default=False
+        Whether None is accepted (and returned).
+
+    Returns
+    -------
+    name : str or None
+
+    Examples
+    --------
+    >>> from sknnedu.nn.activations import DERIVATIVES, check_activation
+    >>> check_activation("relu", DERIVATIVES)
+    'relu'
+    >>> check_activation("abs", DERIVATIVES, what="activation of layer 0")
+    Traceback (most recent call last):
+    ...
+    ValueError: Unknown activation of layer 0 'abs'; expected one of ['identity', ...].
+    """
+    if name is None and none:
+        return None
+    if not isinstance(name, str) or name not in allowed:
+        expected = f"{'None or ' if none else ''}one of {sorted(allowed)}"
+        raise ValueError(f"Unknown {what} {name!r}; expected {expected}.")
+    return name
+
+
 def _lookup(table: dict, name: str, what: str):
-    if not isinstance(name, str) or name not in table:
-        raise ValueError(f"Unknown {what} {name!r}; expected one of {sorted(table)}.")
-    return table[name]
+    """``table[name]``, checked (kept for callers of the old name; use check_activation)."""
+    return table[check_activation(name, table, what=what)]

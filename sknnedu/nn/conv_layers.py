@@ -18,78 +18,42 @@ first batch and again only when a batch is bigger or the image size changes.
 So an output returned by ``forward`` (and a gradient returned by ``backward``)
 is overwritten by the next call of the same kind.
 
-The arithmetic is that of :mod:`sknnedu.nn.conv` (im2col, col2im, the window loops
-of the pooling backward), on one batch at a time and without the checks of the
-public functions: the engine calls these thousands of times per fit.
+The arithmetic is that of the functional core, on one batch at a time and without the
+checks of the public functions (the engine calls these thousands of times per fit): the
+patch matrix and its adjoint of :mod:`sknnedu.nn.im2col`, the pooling steps of
+:mod:`sknnedu.nn.pooling` that write into given buffers.
 
 Threads
 -------
-Conv2D and Pool2D split a batch into as many parts as BLAS has threads (at
-least :data:`MIN_PART` samples each) and run the parts in a shared thread pool,
-each with single-threaded BLAS (:func:`sknnedu.nn.blas.single_threaded`), as
-:mod:`sknnedu.nn.conv` does with its chunks. numpy releases the GIL in copies,
-ufuncs and products, so the copies and elementwise work (half the time of a
-convolution layer) use every core too, and a core slowed by another program
-delays only its part. ``conv.N_THREADS = 1`` turns this off.
+Conv2D and Pool2D report their cost (``flops``) and split a batch into the parts
+:func:`sknnedu.nn.threads.n_parts` gives (one per thread, at least
+:data:`~sknnedu.nn.threads.MIN_PART` samples each), run by
+:func:`sknnedu.nn.threads.run_parts` on the process's worker threads, each with
+single-threaded BLAS. numpy releases the GIL in copies, ufuncs and products, so the
+copies and elementwise work (half the time of a convolution layer) use every core too,
+and a core slowed by another program delays only its part.
+``sknnedu.nn.threads.N_THREADS = 1`` turns this off.
 """
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
-from . import blas
-from .activations import ACTIVATIONS, DERIVATIVES, LEAKY_SLOPE
-from .conv import (
-    _avg_pool_backward,
-    _im2col,
-    _max_pool_backward,
-    _max_pool_buffers,
-    _max_pool_forward,
-    _n_threads,
-    _pair,
-    _reduce_chunk,
-    _window,
-    conv_geometry,
-    pool_geometry,
-)
+from .activations import ACTIVATIONS, DERIVATIVES, LEAKY_SLOPE, check_activation
+from .geometry import conv_geometry, pair, pool_geometry
+from .im2col import col2im, im2col
 from .layers import Layer
+from .pooling import (
+    avg_pool_backward_into,
+    check_pooling,
+    max_pool_backward_into,
+    max_pool_buffers,
+    max_pool_forward_into,
+    reduce_windows,
+)
+from .threads import n_parts, run_parts
 
 __all__ = ["Conv2D", "Flatten", "Pool2D"]
-
-#: Fewest samples in a part of a batch run by one thread (see "Threads").
-MIN_PART = 8
-
-_executor_lock = threading.Lock()
-_executor: dict = {"pool": None}
-
-
-def _n_parts(m: int) -> int:
-    """Parts of a batch of ``m``: one per BLAS thread, each of at least :data:`MIN_PART`."""
-    return max(1, min(_n_threads(m), m // MIN_PART))
-
-
-def _run_parts(m: int, n_parts: int, work) -> None:
-    """Call ``work(start, stop, part)`` on ``n_parts`` consecutive parts of ``range(m)``.
-
-    With several parts they run in a shared thread pool under single-threaded BLAS;
-    each part works on its own slices of the layer's buffers.
-    """
-    if n_parts == 1:
-        work(0, m, 0)
-        return
-    bounds = [m * p // n_parts for p in range(n_parts + 1)]
-    with _executor_lock:
-        if _executor["pool"] is None:
-            _executor["pool"] = ThreadPoolExecutor(16, thread_name_prefix="sknnedu-layers")
-        pool = _executor["pool"]
-    with blas.single_threaded():
-        futures = [pool.submit(work, bounds[p], bounds[p + 1], p) for p in range(n_parts)]
-        for future in futures:
-            future.result()  # re-raises an error of the part
-
 
 #: Scratch arrays keep room for at most this many samples more than twice the batch:
 #: after one big forward (a validation set) the next training batch shrinks them back.
@@ -122,15 +86,6 @@ class _Buffers:
 def _slices(bufs: dict, start: int, stop: int) -> dict:
     """The samples ``start:stop`` of every buffer in ``bufs``."""
     return {name: buf[start:stop] for name, buf in bufs.items()}
-
-
-def _check_activation(activation) -> str:
-    if not isinstance(activation, str) or activation not in DERIVATIVES:
-        raise ValueError(
-            f"Unknown activation {activation!r} for a trainable layer; expected one of "
-            f"{sorted(DERIVATIVES)}."
-        )
-    return activation
 
 
 def _check_images(a_prev, layer: str) -> np.ndarray:
@@ -172,7 +127,7 @@ class Conv2D(Layer):
         gamma of ``'leakyrelu'``.
     input_hw : (h, w) or None, default=None
         The image size, if known: sets :attr:`flops` before the first forward
-        (the engine reads it to choose BLAS threads). Otherwise set by forward.
+        (:func:`sknnedu.nn.threads.step_blas` reads it). Otherwise set by forward.
 
     Attributes
     ----------
@@ -183,7 +138,9 @@ class Conv2D(Layer):
         Multiply-adds per sample of the forward, ``oh ow k fh fw c``.
     """
 
-    runs_own_threads = True  # batch parts in threads (see "Threads" above)
+    #: splits its batches over threads itself (see "Threads"), each part on one BLAS
+    #: thread: :func:`sknnedu.nn.threads.step_blas` runs such a network's step single-threaded
+    runs_own_threads = True
 
     def __init__(
         self,
@@ -208,9 +165,9 @@ class Conv2D(Layer):
         self.params = [kernels, bias]
         self.grads = [np.zeros_like(kernels), np.zeros_like(bias)]
         self.param_names, self.penalized = ("K", "b"), (True, False)
-        self.stride = _pair(stride, "stride")
+        self.stride = pair(stride, "stride")
         self.padding = padding
-        self.activation = _check_activation(activation)
+        self.activation = check_activation(activation, DERIVATIVES)
         self.slope = slope
         self._geometry: dict = {}  # (h, w) -> (pads, (oh, ow))
         self._bufs = _Buffers()
@@ -258,14 +215,14 @@ class Conv2D(Layer):
             if not direct:
                 xp[start:stop, t : t + h, l : l + w] = x[start:stop]
             p = patches[start:stop].reshape(-1, depth + 1)
-            _im2col(xp[start:stop], (fh, fw), self.stride, (oh, ow), p[:, :depth])
+            im2col(xp[start:stop], (fh, fw), self.stride, (oh, ow), p[:, :depth])
             z = a[start:stop]
             np.matmul(p, weights, out=z.reshape(-1, k))  # Z = P W^T + b
             ACTIVATIONS[self.activation](z, self.slope)
 
-        n_parts = _n_parts(m)
-        _run_parts(m, n_parts, part)
-        self._cache = (patches, a, (h, w), n_parts)
+        parts = n_parts(m)
+        run_parts(m, parts, part)
+        self._cache = (patches, a, (h, w), parts)
         return a
 
     def backward(self, da: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
@@ -286,7 +243,7 @@ class Conv2D(Layer):
         """
         if self._cache is None:
             raise RuntimeError("Conv2D.backward called before forward.")
-        patches, a, (h, w), n_parts = self._cache
+        patches, a, (h, w), parts = self._cache
         if da.shape != a.shape:
             raise ValueError(f"da must have the shape of the output {a.shape}, got {da.shape}.")
         kernels = self.params[0]
@@ -297,7 +254,7 @@ class Conv2D(Layer):
             copy = self._bufs.get("da", m, a.shape[1:], a.dtype)
             copy[...] = da
             da = copy
-        dkbs = self._bufs.get("dkb", n_parts, (k, depth + 1), a.dtype)  # [dK | db] per part
+        dkbs = self._bufs.get("dkb", parts, (k, depth + 1), a.dtype)  # [dK | db] per part
         if need_input_grad:
             ((t, bottom), (l, right)), _ = self._plan(h, w)
             dxp = self._bufs.get("dpadded", m, (h + t + bottom, w + l + right, c), a.dtype)
@@ -310,17 +267,16 @@ class Conv2D(Layer):
             np.matmul(dZ.T, patches[start:stop].reshape(-1, depth + 1), out=dkbs[p])
             if not need_input_grad:
                 return
-            dx = dxp[start:stop]
-            dx.fill(0)
             d = dpatch[start:stop]
-            for u in range(fh):
-                for v in range(fw):
-                    np.matmul(dZ, kernels[:, u, v, :], out=d.reshape(-1, c))
-                    target = _window(dx, u, v, self.stride, (oh, ow))
-                    target += d.reshape(stop - start, oh, ow, c)
 
-        _run_parts(m, n_parts, part)
-        dkb = dkbs[0] if n_parts == 1 else np.sum(dkbs, axis=0, out=dkbs[0])
+            def dpatches(u, v):  # dP's columns of offset (u, v): dZ K[:, u, v, :]
+                np.matmul(dZ, kernels[:, u, v, :], out=d.reshape(-1, c))
+                return d.reshape(stop - start, oh, ow, c)
+
+            col2im(dpatches, (fh, fw), self.stride, (oh, ow), dxp[start:stop])
+
+        run_parts(m, parts, part)
+        dkb = dkbs[0] if parts == 1 else np.sum(dkbs, axis=0, out=dkbs[0])
         self.grads[0].reshape(k, depth)[...] = dkb[:, :depth]
         self.grads[1][...] = dkb[:, depth]
         if not need_input_grad:
@@ -349,23 +305,21 @@ class Pool2D(Layer):
         No parameters.
     """
 
-    runs_own_threads = True
+    runs_own_threads = True  # as Conv2D
 
     def __init__(self, kind: str = "max", size=2, stride=None):
-        if kind not in ("max", "avg"):
-            raise ValueError(f"Unknown pooling {kind!r}; expected 'max' or 'avg'.")
-        self.kind = kind
-        self.size = _pair(size, "pool size")
+        self.kind = check_pooling(kind, none=False)
+        self.size = pair(size, "pool size")
         if max(self.size) > 255:
             raise ValueError(f"pool size must be at most 255, got {self.size}.")
-        self.stride = self.size if stride is None else _pair(stride, "pool stride")
+        self.stride = self.size if stride is None else pair(stride, "pool stride")
         self.params: list[np.ndarray] = []
         self.grads: list[np.ndarray] = []
         self._bufs = _Buffers()
         self._cache: tuple | None = None
 
     def _buffers(self, shape: tuple, dtype) -> dict:
-        specs = _max_pool_buffers(shape, self.size, self.stride, dtype, dtype)
+        specs = max_pool_buffers(shape, self.size, self.stride, dtype, dtype)
         return {name: self._bufs.get(name, s[0], s[1:], dt) for name, (s, dt) in specs.items()}
 
     def forward(self, a_prev: np.ndarray, training: bool = False) -> np.ndarray:
@@ -395,13 +349,13 @@ class Pool2D(Layer):
 
         def part(start, stop, _):
             if self.kind == "max":
-                _max_pool_forward(x[start:stop], size, stride, _slices(bufs, start, stop))
+                max_pool_forward_into(x[start:stop], size, stride, _slices(bufs, start, stop))
                 return
             # the mean as a sum of a_prev / (ph pw), which cannot overflow
             scaled = np.multiply(x[start:stop], scale, out=bufs["scaled"][start:stop])
-            _reduce_chunk(scaled, size, stride, a[start:stop], np.add, bufs["rows"][start:stop])
+            reduce_windows(scaled, size, stride, a[start:stop], np.add, bufs["rows"][start:stop])
 
-        _run_parts(m, _n_parts(m), part)
+        run_parts(m, n_parts(m), part)
         self._cache = (x.shape, dtype, bufs)
         return a
 
@@ -423,12 +377,13 @@ class Pool2D(Layer):
         def part(start, stop, _):
             if self.kind == "max":
                 b = _slices(bufs, start, stop)
-                _max_pool_backward(da[start:stop], self.size, self.stride, b, dx[start:stop])
+                max_pool_backward_into(da[start:stop], self.size, self.stride, b, dx[start:stop])
             else:
                 scaled = bufs["rtmp"][start:stop]
-                _avg_pool_backward(da[start:stop], self.size, self.stride, dx[start:stop], scaled)
+                avg_pool_backward_into(da[start:stop], self.size, self.stride, dx[start:stop],
+                                       scaled)
 
-        _run_parts(m, _n_parts(m), part)
+        run_parts(m, n_parts(m), part)
         return dx
 
 
