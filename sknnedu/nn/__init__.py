@@ -6,12 +6,15 @@
 4. :mod:`~sknnedu.nn.optimizers`: SGD, momentum, RMSProp and Adam steps.
 5. :mod:`~sknnedu.nn.layers`: the layer protocol (the contract every layer keeps),
    ``Dense``, ``Dropout`` and ``Rescale``: forward with backward right below.
-6. :mod:`~sknnedu.nn.conv`: convolution, padding and pooling, with their backward passes.
+6. :mod:`~sknnedu.nn.conv`: convolution, padding and pooling, with their backward passes,
+   gathered from :mod:`~sknnedu.nn.geometry` (sizes, padding, how rows are images),
+   :mod:`~sknnedu.nn.im2col` (the patch matrix and its adjoint),
+   :mod:`~sknnedu.nn.pooling` and :mod:`~sknnedu.nn.convolution`.
 7. :mod:`~sknnedu.nn.conv_layers`: ``Conv2D``, ``Pool2D`` and ``Flatten`` on that protocol.
 8. :mod:`~sknnedu.nn.network`: the list of layers, the loss at its end, and
    backpropagation through all of them.
 
-:mod:`~sknnedu.nn.blas` holds the thread policy of the matrix products. Nothing here
-imports scikit-learn: the estimators that wrap this core live one level up, in
-:mod:`sknnedu`.
+:mod:`~sknnedu.nn.threads` is the one thread policy: BLAS's threads and how work splits
+over Python threads, safe in forked processes. Nothing here imports scikit-learn: the
+estimators that wrap this core live one level up, in :mod:`sknnedu`.
 """
