@@ -39,6 +39,7 @@ _LAZY = {
     "NNRegressor": ".neural_network",
     "RNNClassifier": ".rnn",
     "RNNRegressor": ".rnn",
+    "TextSequencer": ".text",
 }
 
 __all__ = sorted(_LAZY)

@@ -58,6 +58,9 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sknnedu.neural_network.NNRegressor",
     "sknnedu.cnn.CNNClassifier",
     "sknnedu.feature_extraction.ConvFeatureTransformer",
+    "sknnedu.rnn.RNNClassifier",
+    "sknnedu.rnn.RNNRegressor",
+    "sknnedu.text.TextSequencer",
 )
 
 _METADATA_SCALARS = (str, int, float, bool, type(None))

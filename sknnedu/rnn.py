@@ -14,10 +14,11 @@ from sklearn.utils.validation import check_array, check_consistent_length
 
 from .engine import _integer, _real
 from .neural_network import NNClassifier, NNRegressor, init_dense
+from .nn.embedding import Embedding, init_embedding
 from .nn.layers import Dense, Dropout
 from .nn.losses import OUTPUT_LOSSES
 from .nn.recurrent import GATES, Readout, Recurrent, init_recurrent
-from .sequence_input import validate_sequences
+from .sequence_input import validate_sequences, validate_token_ids
 
 CELLS = tuple(sorted(GATES))
 READOUTS = ("last", "mean")
@@ -33,6 +34,13 @@ class _RecurrentNetwork:
                     "coefs_", "intercepts_")
     #: sequences predicted at a time: memory O(chunk * T * h)
     _predict_chunk = 256
+
+    def _params(self) -> list[np.ndarray]:
+        """The lists of ``_param_attrs``, then ``embeddings_`` (one array) when there is one."""
+        params = super()._params()
+        if getattr(self, "embeddings_", None) is not None:
+            params.append(self.embeddings_)
+        return params
 
     # ------------------------------------------------------------- parameters
 
@@ -72,11 +80,20 @@ class _RecurrentNetwork:
         self._need(self.readout in READOUTS, "readout", f"one of {list(READOUTS)}")
         self._need(self.clip_norm is None or (_real(self.clip_norm) and self.clip_norm > 0),
                    "clip_norm", "None or a float > 0")
+        self._need(self.embedding_dim is None or (_integer(self.embedding_dim)
+                                                  and self.embedding_dim >= 1),
+                   "embedding_dim", "None or an int >= 1")
 
     # ----------------------------------------------------------------- input
 
+    def _validate_ids_or_sequences(self, X, reset: bool):
+        """Token ids (``embedding_dim`` set) or feature sequences, as :class:`Sequences`."""
+        if self.embedding_dim is not None:
+            return validate_token_ids(self, X, reset=reset)
+        return validate_sequences(self, X, reset=reset)
+
     def _validate_X_y(self, X, y, reset: bool):
-        seqs = validate_sequences(self, X, reset=reset)
+        seqs = self._validate_ids_or_sequences(X, reset=reset)
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target "
                              "y is None.")
@@ -88,18 +105,21 @@ class _RecurrentNetwork:
         return seqs, y
 
     def _validate_X(self, X):
-        return validate_sequences(self, X, reset=False)
+        return self._validate_ids_or_sequences(X, reset=False)
 
     # ---------------------------------------------------------- architecture
 
     def _architecture(self) -> tuple:
-        return (self._recurrent_spec(), bool(self.bidirectional), self.readout,
-                self._hidden_layers(), OUTPUT_LOSSES[self._loss_name()].activation)
+        return (self.embedding_dim, self._recurrent_spec(), bool(self.bidirectional),
+                self.readout, self._hidden_layers(),
+                OUTPUT_LOSSES[self._loss_name()].activation)
 
     def _fitted_architecture(self) -> tuple:
         D = 2 if self.bidirectional_ else 1
         spec = [(W.shape[0], c) for W, c in zip(self.recurrent_weights_[::D], self.cells_)]
-        return (spec, self.bidirectional_, self.readout_,
+        embedding = getattr(self, "embeddings_", None)
+        return (None if embedding is None else embedding.shape[1], spec, self.bidirectional_,
+                self.readout_,
                 [(c.shape[1], a) for c, a in zip(self.coefs_, self.hidden_activations_)],
                 self.out_activation_)
 
@@ -109,10 +129,18 @@ class _RecurrentNetwork:
         self.cells_ = [cell for _, cell in spec]
         self.bidirectional_, self.readout_ = bool(self.bidirectional), self.readout
         self.input_weights_, self.recurrent_weights_, self.recurrent_intercepts_ = [], [], []
+        dtype = self._float_dtype(X)
         n_in = X.n_features
+        for name in ("embeddings_", "vocabulary_size_"):
+            vars(self).pop(name, None)
+        if self.embedding_dim is not None:  # ids 0 .. the largest seen; at least 0 and 1
+            self.vocabulary_size_ = max(int(X.steps.max(initial=0)) + 1, 2)
+            self.embeddings_ = init_embedding(self.vocabulary_size_, self.embedding_dim, rng,
+                                              dtype)
+            n_in = self.embedding_dim
         for units, cell in spec:
             for _ in range(D):
-                W_x, W_h, b = init_recurrent(n_in, units, cell, rng, X.dtype)
+                W_x, W_h, b = init_recurrent(n_in, units, cell, rng, dtype)
                 self.input_weights_.append(W_x)
                 self.recurrent_weights_.append(W_h)
                 self.recurrent_intercepts_.append(b)
@@ -122,13 +150,14 @@ class _RecurrentNetwork:
         self.n_outputs_ = Y.shape[1]
         self.out_activation_ = OUTPUT_LOSSES[self._loss_name()].activation
         units = [n_in] + [size for size, _ in hidden] + [Y.shape[1]]
-        self.n_layers_ = len(spec) + len(units)
+        self.n_layers_ = len(spec) + len(units) + (self.embedding_dim is not None)
         self.coefs_, self.intercepts_ = init_dense(
-            units, self.hidden_activations_, self.activation, self.init, rng, X.dtype)
+            units, self.hidden_activations_, self.activation, self.init, rng, dtype)
 
     def _build_layers(self, dropout: float = 0.0, rng=None) -> list:
         D = 2 if self.bidirectional_ else 1
-        layers = []
+        embedding = getattr(self, "embeddings_", None)
+        layers = [] if embedding is None else [Embedding(embedding)]
         for k, cell in enumerate(self.cells_):
             params = []
             for d in range(k * D, (k + 1) * D):
@@ -206,6 +235,14 @@ beta_1, beta_2, epsilon, n_iter_no_change, max_fun, init, rho, negative_slope
         Epochs.
     dropout : float, default=0.0
         Inverted dropout on the readout and the dense hidden layers (training only).
+    embedding_dim : int or None, default=None
+        None: ``X`` holds feature vectors per step. An int ``d``: ``X`` holds token ids,
+        a list of 1-D int arrays (as :class:`TextSequencer` writes) or a 2-D int array
+        padded at the end with 0, and the first layer is an
+        :class:`~sknnedu.nn.embedding.Embedding` of ``vocabulary_size_`` rows of ``d``
+        (``a_t = E[x_t]``). Ids: 0 padding, 1 unseen, known tokens from 2; fit learns
+        ``vocabulary_size_`` as the largest id plus one, and an id beyond it at predict
+        counts as unseen (1). A sequence with no tokens reads as one padding step.
 """
 
 _ATTRS_DOC = """
@@ -221,6 +258,12 @@ _ATTRS_DOC = """
         ``b``, in the same order.
     coefs_, intercepts_ : lists of ndarray
         The dense head, as in :class:`NNClassifier`.
+    embeddings_ : ndarray of shape (vocabulary_size_, embedding_dim)
+        With ``embedding_dim`` set: row ``v`` is the learned vector of token id ``v``;
+        row 0 (padding) is 0 and never learns. Not penalised by ``alpha`` (see
+        :class:`~sknnedu.nn.embedding.Embedding`).
+    vocabulary_size_ : int
+        With ``embedding_dim`` set: the largest id seen in fit plus one (at least 2).
     cells_ : list of str
         The cell of each recurrent layer.
     n_features_in_ : int
@@ -231,7 +274,8 @@ _ATTRS_DOC = """
     loss_curve_, validation_scores_, validation_loss_curve_, gradient_norms_, n_iter_, \
 t_, loss_, best_loss_, best_validation_score_, n_layers_, n_outputs_, out_activation_
         As in :class:`NNClassifier`; ``gradient_norms_`` has one entry per recurrent
-        layer (``||(dW_x, dW_h)||`` over its directions) and dense layer.
+        layer (``||(dW_x, dW_h)||`` over its directions) and dense layer, led by
+        ``||dE||`` with ``embedding_dim`` set.
 
     Notes
     -----
@@ -292,7 +336,7 @@ class RNNClassifier(_RecurrentNetwork, NNClassifier):
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
                  max_fun=15000, init="glorot", class_weight=None, dropout=0.0, rho=0.9,
-                 negative_slope=0.01):
+                 negative_slope=0.01, embedding_dim=None):
         _set_params(self, locals())
 
 
@@ -327,6 +371,6 @@ class RNNRegressor(_RecurrentNetwork, NNRegressor):
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=10, max_fun=15000, init="glorot", dropout=0.0, rho=0.9,
-                 negative_slope=0.01, huber_delta=1.0):
+                 negative_slope=0.01, huber_delta=1.0, embedding_dim=None):
         _set_params(self, locals())
 

@@ -185,7 +185,7 @@ def _ids_array(a, what: str) -> np.ndarray:
                              "are not numbers.") from None
         bad = ~np.isfinite(f) | (f != np.round(f))
         if bad.any():
-            raise ValueError(f"{what} must hold integer token ids; got {f[bad].flat[0]!r}.")
+            raise ValueError(f"{what} must hold integer token ids; got {float(f[bad].flat[0])!r}.")
         a = f
     if a.size and a.min() < 0:
         raise ValueError(f"{what} holds the negative id {a.min()}; token ids are >= 0 (0 is "

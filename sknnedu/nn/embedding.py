@@ -1,0 +1,139 @@
+"""The embedding layer: token ids in, one learned vector per token out.
+
+A text of ``T`` tokens is a sequence of ids ``x_1 .. x_T``, integers in ``[0, V)`` for a
+vocabulary of ``V`` ids. The layer holds a table ``E`` of shape ``(V, d)``, one row per
+id, and its output at step ``t`` is the row of that step's id::
+
+    a_t = E[x_t]                         (d,)
+        = onehot(x_t) E                  the lookup is a product by a one-hot row
+
+Id 0 is **padding**, never a token: its row ``E[0]`` starts at 0 and never learns, so a
+padded step reads the zero vector (as every padded step of a
+:class:`~sknnedu.nn.sequences.SequenceBatch` does).
+
+**Backward.** ``a = S E`` with ``S`` the one-hot matrix of the batch's ids, one row per
+position (``n = T m`` rows of ``V``), so ``dE = S^T da``: row ``v`` of ``dE`` is the sum
+of ``da`` over every position whose id is ``v``::
+
+    dE[v] = sum_{t, i : x[t, i] = v} da[t, i]        (V, d)
+    dE[0] = 0                                         the padding row does not learn
+
+A token that occurs five times in a batch collects five gradients; a token absent from
+the batch gets none, so its row does not move (Adam and SGD step a zero gradient by
+zero). ``S^T`` is one sparse ``(V, n)`` matrix with a single 1 per column, built without
+sorting, and ``S^T da`` one sparse product: no Python loop over tokens. Ids have no
+gradient: nothing upstream of an embedding learns.
+
+Plain numpy and scipy.sparse; nothing from scikit-learn.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from .layers import Layer, reuse
+from .sequences import SequenceBatch, Sequences
+
+#: the padding id: never a token, its row of ``E`` is 0 and never learns
+PAD = 0
+
+
+class Embedding(Layer):
+    """A learned lookup table from token ids to vectors: ``a[t, i] = E[x[t, i]]``.
+
+    Parameters
+    ----------
+    E : ndarray of shape (V, d)
+        The table, a reference to the estimator's fitted ``embeddings_``; row 0 (padding)
+        should be 0. It is **not penalised** by L2: the penalty would shrink every row at
+        every step, including the rows of the tokens that the batch does not contain, so
+        a rare token's vector would decay towards 0 between its occurrences (Keras does
+        not regularise embeddings by default either). The next layer's ``W_x``, which is
+        penalised, keeps the scale of what the embeddings feed in.
+
+    The input is the :class:`~sknnedu.nn.sequences.Sequences` of a batch, each sequence
+    a ``(T_i, 1)`` array of ids, or its padded :class:`~sknnedu.nn.sequences.SequenceBatch`
+    ``(T, m, 1)`` (padded with 0). The output is a ``SequenceBatch`` of shape
+    ``(T, m, d)`` with the same lengths, which a recurrent layer reads.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknnedu.nn.embedding import Embedding
+    >>> from sknnedu.nn.sequences import Sequences
+    >>> E = np.arange(8.0).reshape(4, 2); E[0] = 0        # V = 4 ids, d = 2
+    >>> layer = Embedding(E)
+    >>> out = layer.forward(Sequences([np.array([[2], [3], [2]]), np.array([[1]])]))
+    >>> out.data[:, 0].tolist(), out.data[:, 1].tolist()  # time-major; padding reads 0
+    ([[4.0, 5.0], [6.0, 7.0], [4.0, 5.0]], [[2.0, 3.0], [0.0, 0.0], [0.0, 0.0]])
+    >>> layer.backward(np.ones_like(out.data), need_input_grad=False)
+    >>> layer.grads[0].tolist()                           # id 2 occurs twice
+    [[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [1.0, 1.0]]
+    """
+
+    def __init__(self, E: np.ndarray) -> None:
+        if E.ndim != 2:
+            raise ValueError(f"E must be a 2-D array (V, d); got shape {E.shape}.")
+        self.params = [E]
+        self.grads = [np.empty_like(E)]
+        self.param_names, self.penalized = ("E",), (False,)
+        # a copy of d numbers per step: no product, but count it as one multiply-add each
+        self.flops = float(E.shape[1])
+        self._out = None
+
+    def forward(self, a_prev, training: bool = False) -> SequenceBatch:
+        """``E[ids]`` of shape ``(T, m, d)``, from ids of shape ``(T, m, 1)`` (padded with 0).
+
+        One gather (``np.take``) into a buffer reused between batches; the ids are kept
+        for the backward pass.
+        """
+        E = self.params[0]
+        batch = a_prev.pad(np.intp) if isinstance(a_prev, Sequences) else a_prev
+        ids = batch.data[:, :, 0]
+        if ids.dtype.kind not in "iu":
+            ids = ids.astype(np.intp)
+        T, m = ids.shape
+        # the buffer keeps T m rows of d, reshaped: reuse() grows it along its first axis
+        self._out = reuse(self._out, (T * m, E.shape[1]), E.dtype)
+        out = self._out[: T * m].reshape(T, m, E.shape[1])
+        np.take(E, ids, axis=0, out=out)
+        self._ids = ids
+        return SequenceBatch(out, batch.lengths)
+
+    def backward(self, da, need_input_grad: bool = True) -> None:
+        """``dE = S^T da`` with ``S`` the one-hot matrix of the ids; ``dE[0] = 0``.
+
+        Parameters
+        ----------
+        da : ndarray of shape (T, m, d)
+            ``dJ/da`` at every step (0 at padded steps, as a recurrent layer sends).
+        need_input_grad : bool
+            Ignored: ids are integers and have no gradient, so this returns None.
+        """
+        dE = self.grads[0]
+        ids = self._ids.ravel()
+        n, V = ids.size, dE.shape[0]
+        # S^T: column k holds a single 1, at row ids[k]; (V, n) in CSC form needs no sort
+        St = sp.csc_matrix((np.ones(n, dtype=dE.dtype), ids, np.arange(n + 1)), shape=(V, n))
+        dE[...] = St @ da.reshape(n, -1)
+        dE[PAD] = 0
+        return None
+
+
+def init_embedding(vocabulary_size: int, dim: int, rng, dtype) -> np.ndarray:
+    """Initial ``E`` of shape ``(V, d)``: ``E[v] ~ N(0, I)`` for ``v >= 1``, ``E[0] = 0``.
+
+    Unit-variance rows, as torch's ``nn.Embedding``: the next layer's Glorot-scaled
+    ``W_x`` expects inputs of variance about 1. The padding row is 0.
+
+    Parameters
+    ----------
+    vocabulary_size, dim : int
+        ``V`` and ``d``.
+    rng : numpy.random.RandomState
+    dtype : numpy dtype
+    """
+    E = rng.normal(size=(vocabulary_size, dim))
+    E[PAD] = 0.0
+    return np.ascontiguousarray(E, dtype=dtype)
