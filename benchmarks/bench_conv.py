@@ -106,7 +106,11 @@ def main() -> None:
     def core():
         return conv_pool2d(images, kernels, padding="same", activation="relu", pooling="max")
 
-    transformer = ConvFeatureTransformer(kernels, image_shape=(H, W, C)).fit(rows[:1])
+    # the transformer's defaults differ (|z|, overlapping average pooling, standardised):
+    # ask for the core's layer, so both compute the same features
+    transformer = ConvFeatureTransformer(
+        kernels, activation="relu", pooling="max", pool_stride=None, standardize=False,
+        image_shape=(H, W, C)).fit(rows[:1])
 
     def pipeline_step():
         return transformer.transform(rows)
