@@ -244,7 +244,3 @@ def check_activation(name, allowed=ACTIVATIONS, *, what: str = "activation",
         raise ValueError(f"Unknown {what} {name!r}; expected {expected}.")
     return name
 
-
-def _lookup(table: dict, name: str, what: str):
-    """``table[name]``, checked (kept for callers of the old name; use check_activation)."""
-    return table[check_activation(name, table, what=what)]

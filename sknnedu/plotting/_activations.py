@@ -10,9 +10,9 @@ import numpy as np
 from ..nn.activations import (
     ACTIVATIONS,
     DERIVATIVES,
-    _lookup,
     activation,
     activation_derivative,
+    check_activation,
 )
 from ._figure import _check_ncols, _grid
 
@@ -70,7 +70,7 @@ def plot_activations(
     table = DERIVATIVES if derivative else ACTIVATIONS
     what = "activation with a derivative" if derivative else "activation"
     for name in names:
-        _lookup(table, name, what)
+        check_activation(name, table, what=what)
     z = np.arange(-3, 3, 0.01) if z is None else np.asarray(z, dtype=np.float64)
     if z.ndim != 1 or z.size < 2:
         raise ValueError(f"z must be 1-D with at least 2 points, got shape {z.shape}.")
