@@ -133,6 +133,24 @@ def test_cnn_filters_lesson(run_example):
     assert "nearly sum to zero" in printed
 
 
+def test_rnn_memory_lesson(run_example):
+    result, printed = run_example("plot_rnn_memory")
+    ratio = result["ratio_init"]
+    # through 80 steps an untrained rnn's gradient vanishes or explodes with ||W_h||
+    assert ratio[0.5] < 1e-15
+    assert ratio[0.5] < ratio[1.0] < 1 < ratio[2.0]
+    # the LSTM learns to carry the first step to the end; the RNN does not
+    assert result["accuracy"]["lstm"] > 0.95
+    assert result["accuracy"]["rnn"] < 0.7
+    assert result["ratio_trained"]["lstm"] > 10 * result["ratio_trained"]["rnn"]
+    # the GRU's states: the same until the pulse, apart to the end, the answers right
+    assert result["gru_accuracy"] > 0.9
+    for m in result["memory"].values():
+        assert m["gap_before"] == 0.0
+        assert m["gap_end"] > 0.5
+        assert m["answer_up"] > 0.5 > m["answer_down"]
+    assert "held-out accuracy" in printed
+
 def test_grid_search_lesson(run_example):
     result, _ = run_example("plot_grid_search")
     assert result["best_score"] > 0.8
