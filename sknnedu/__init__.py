@@ -40,6 +40,7 @@ _LAZY = {
     "RNNClassifier": ".rnn",
     "RNNRegressor": ".rnn",
     "TextSequencer": ".text",
+    "TrainingDivergedError": "._training_state",
 }
 
 __all__ = sorted(_LAZY)

@@ -1,10 +1,12 @@
 """The training engine: one loop for every network estimator of sknnedu.
 
 :class:`BaseNetwork` owns everything about *training* that the estimators share:
-parameter checks, epochs, minibatches and shuffling, the optimisers, L-BFGS,
-early stopping (validation split, best weights), divergence detection,
-``partial_fit`` / ``warm_start``, sample weights, dropout, ``verbose`` and the
-diagnostics (``loss_curve_``, ``validation_loss_curve_``, ``gradient_norms_``).
+epochs, minibatches and shuffling, the optimisers, L-BFGS, early stopping (validation
+split, best weights), divergence detection, gradient clipping, ``partial_fit`` /
+``warm_start``, sample weights, dropout, ``verbose`` and the diagnostics
+(``loss_curve_``, ``validation_loss_curve_``, ``gradient_norms_``). Its parameter checks
+are :mod:`sknnedu._params`'s; its running state and divergence rule,
+:mod:`sknnedu._training_state`'s.
 
 An estimator says only what is its own, through a few hooks:
 
@@ -20,41 +22,52 @@ hook                         what it says
 ``_loss_name``               its output activation and loss
 ``_val_score``               how it scores the validation set (accuracy, R^2)
 ``_stratify``                what the validation split is stratified by (default: none)
+``_batch_order``             the order of an epoch's rows after shuffling (default: as is)
 ``_architecture``            its layers as parameters say, and ``_fitted_architecture``
                              as the fitted arrays say (warm_start/partial_fit compare them)
 ``_check_own_params``        its own parameters (default: none)
 ============================ ==========================================================
 
-The arrows run one way: estimators -> engine -> :mod:`.network` -> layers -> core.
-The running state of training (optimiser moments, the divergence reference, the
-no-improvement count) lives in one dict, ``_train_state``, of builtins and arrays.
+One call of ``fit`` or ``partial_fit`` runs :meth:`BaseNetwork._prepare` (check, validate,
+encode, weigh, initialise, split, build the network), then the solver. The stochastic
+solvers loop over epochs; each epoch takes its batches from :meth:`BaseNetwork._batches`,
+and each batch is a forward and backward pass, :meth:`BaseNetwork._clip`, and a step.
+
+Between calls, what training goes on from (the optimiser's state, the counts of epochs
+without progress and running away) is the dict ``_train_state``, builtins and arrays as
+model files need; during a call it is a :class:`~sknnedu._training_state.TrainState`,
+``self._state``, with that call's divergence reference and early stopping's best weights.
+
+The arrows run one way: estimators -> engine -> :mod:`.nn.network` -> layers -> core.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
-import numbers
-import warnings
 
 import numpy as np
 import scipy.optimize
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 
+from ._params import (  # noqa: F401  (_integer, _real: for the estimators)
+    STOCHASTIC_SOLVERS,
+    ParameterChecks,
+    _integer,
+    _real,
+    check_sample_weight,
+)
+from ._split import validation_split
+from ._training_state import Prepared, TrainingDivergedError, TrainState, reference_loss
+from ._warn import warn
 from .nn import blas
-from .nn.activations import HIDDEN_ACTIVATIONS
-from .nn.initializers import INITIALIZERS
 from .nn.layers import Dropout
 from .nn.network import Network, pack, unpack
 from .nn.optimizers import OPTIMIZERS
-
-STOCHASTIC_SOLVERS = ("sgd", "adam", "rmsprop")
-SOLVERS = STOCHASTIC_SOLVERS + ("lbfgs",)
-LEARNING_RATES = ("constant", "invscaling", "adaptive")
 
 #: Below this many multiply-adds per batch and layer, BLAS runs on one thread:
 #: waking threads for a 200 x 64 x 128 product costs more than it saves, and on a
@@ -62,36 +75,7 @@ LEARNING_RATES = ("constant", "invscaling", "adaptive")
 SMALL_PRODUCT = 4_000_000
 
 
-def _real(v) -> bool:
-    return isinstance(v, numbers.Real) and not isinstance(v, bool) and bool(np.isfinite(v))
-
-
-def _integer(v) -> bool:
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
-
-
-def check_sample_weight(sample_weight, n: int) -> np.ndarray | None:
-    """``sample_weight`` as a float64 array of shape (n,): finite, >= 0, finite sum."""
-    if sample_weight is None:
-        return None
-    sample_weight = np.asarray(sample_weight, dtype=np.float64)
-    if sample_weight.ndim == 0:
-        sample_weight = np.full(n, float(sample_weight))
-    if sample_weight.shape != (n,):
-        raise ValueError(
-            f"sample_weight must have shape ({n},) like X; got {sample_weight.shape}."
-        )
-    if not np.isfinite(sample_weight).all() or (sample_weight < 0).any():
-        raise ValueError("sample_weight must be finite and non-negative.")
-    if not np.isfinite(sample_weight.sum()):
-        raise ValueError(
-            f"sample_weight sums to {sample_weight.sum()}; rescale the weights "
-            "(only their ratios matter, and alpha's strength)."
-        )
-    return sample_weight
-
-
-class BaseNetwork(BaseEstimator):
+class BaseNetwork(ParameterChecks, BaseEstimator):
     """The shared training engine (not an estimator by itself; see the module docstring)."""
 
     #: names of the fitted lists of parameter arrays, weights first then biases
@@ -135,92 +119,7 @@ class BaseNetwork(BaseEstimator):
         """
         return self._fit(X, y, sample_weight, incremental=True)
 
-    # ------------------------------------------------------- parameter checks
-
-    def _hidden_layers(self) -> list[tuple[int, str]]:
-        """hidden_layer_sizes as a list of ``(size, activation)`` pairs, validated."""
-        self._check_activation(self.activation, "activation")
-        sizes = self.hidden_layer_sizes
-        if _integer(sizes):
-            sizes = [sizes]
-        elif isinstance(sizes, str) or not hasattr(sizes, "__iter__"):
-            raise ValueError(
-                "hidden_layer_sizes must be an int or a sequence of ints and "
-                f"(size, activation) pairs; got {sizes!r}."
-            )
-        layers = []
-        for i, entry in enumerate(sizes):
-            if _integer(entry):
-                size, act = entry, self.activation
-            elif (isinstance(entry, (tuple, list)) and len(entry) == 2
-                  and _integer(entry[0]) and isinstance(entry[1], str)):
-                size, act = entry
-                self._check_activation(act, f"activation of hidden layer {i}")
-            else:
-                raise ValueError(
-                    f"hidden_layer_sizes[{i}] must be an int or a (size, activation) pair "
-                    f"such as (24, 'relu'); got {entry!r}."
-                )
-            if size <= 0:
-                raise ValueError(
-                    f"hidden_layer_sizes must be > 0; got {size} at position {i} "
-                    f"of {self.hidden_layer_sizes!r}."
-                )
-            layers.append((int(size), act))
-        return layers
-
-    @staticmethod
-    def _check_activation(name, what: str) -> None:
-        if not isinstance(name, str) or name not in HIDDEN_ACTIVATIONS:
-            raise ValueError(
-                f"Unknown {what} {name!r}; expected one of {sorted(HIDDEN_ACTIVATIONS)}."
-            )
-
-    def _need(self, ok: bool, name: str, expected: str) -> None:
-        if not ok:
-            raise ValueError(f"{name} must be {expected}; got {getattr(self, name)!r}.")
-
-    def _check_params(self) -> None:
-        """Check the training parameters every network estimator has."""
-        need = self._need
-        need(self.solver in SOLVERS, "solver", f"one of {list(SOLVERS)}")
-        need(self.learning_rate in LEARNING_RATES, "learning_rate",
-             f"one of {list(LEARNING_RATES)}")
-        need(self.init == "auto" or self.init in INITIALIZERS, "init",
-             f"'auto' or one of {sorted(INITIALIZERS)}")
-        need(_real(self.alpha) and self.alpha >= 0, "alpha", "a float >= 0")
-        need(self.batch_size == "auto" or (_integer(self.batch_size) and self.batch_size >= 1),
-             "batch_size", "'auto' or an int >= 1")
-        need(_real(self.learning_rate_init) and self.learning_rate_init > 0,
-             "learning_rate_init", "a float > 0")
-        need(_real(self.power_t) and self.power_t >= 0, "power_t", "a float >= 0")
-        need(_integer(self.max_iter) and self.max_iter >= 1, "max_iter", "an int >= 1")
-        need(_real(self.tol) and self.tol >= 0, "tol", "a float >= 0")
-        need(_real(self.momentum) and 0 <= self.momentum <= 1, "momentum", "in [0, 1]")
-        need(_real(self.validation_fraction) and 0 <= self.validation_fraction < 1,
-             "validation_fraction", "in [0, 1)")
-        need(not self.early_stopping or self.validation_fraction > 0, "validation_fraction",
-             "in (0, 1) with early_stopping=True (it is the share of the data held out "
-             "to decide when to stop)")
-        need(_real(self.beta_1) and 0 <= self.beta_1 < 1, "beta_1", "in [0, 1)")
-        need(_real(self.beta_2) and 0 <= self.beta_2 < 1, "beta_2", "in [0, 1)")
-        need(_real(self.epsilon) and self.epsilon > 0, "epsilon", "a float > 0")
-        need(self.n_iter_no_change == np.inf
-             or (_integer(self.n_iter_no_change) and self.n_iter_no_change >= 1),
-             "n_iter_no_change", "an int >= 1 or np.inf")
-        need(_integer(self.max_fun) and self.max_fun >= 1, "max_fun", "an int >= 1")
-        need(_real(self.dropout) and 0 <= self.dropout < 1, "dropout", "in [0, 1)")
-        need(self.dropout == 0 or self.solver in STOCHASTIC_SOLVERS, "dropout",
-             "0 with solver='lbfgs' (a random loss breaks its line search)")
-        need(_real(self.rho) and 0 <= self.rho < 1, "rho", "in [0, 1)")
-        need(_real(self.negative_slope) and 0 <= self.negative_slope < 1, "negative_slope",
-             "in [0, 1)")
-        self._check_own_params()
-
-    def _check_own_params(self) -> None:
-        """Parameters of one estimator only (hook)."""
-
-    # -------------------------------------------------------------- training
+    # ------------------------------------------------------------ preparation
 
     def _fitted_state(self) -> dict:
         params = self.get_params(deep=False)
@@ -232,7 +131,17 @@ class BaseNetwork(BaseEstimator):
         try:
             # overflow shows up as a non-finite loss or weight, which _diverged reports
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                return self._fit_checked(X, y, sample_weight, incremental, **target_kw)
+                data = self._prepare(X, y, sample_weight, incremental, **target_kw)
+                if self.solver == "lbfgs":
+                    self._fit_lbfgs(data)
+                else:
+                    self._fit_stochastic(data, incremental)
+                if not all(np.isfinite(w).all() for w in self._params()):
+                    self._diverged("the weights became non-finite", len(self.loss_curve_),
+                                   non_finite=True)
+            self._train_state = self._state.saved()  # builtins and arrays, for model files
+            del self._state
+            return self
         except BaseException:
             for key in self._fitted_state():
                 delattr(self, key)
@@ -243,13 +152,42 @@ class BaseNetwork(BaseEstimator):
         return not hasattr(self, self._param_attrs[0]) or (
             not self.warm_start and not incremental)
 
-    def _fit_checked(self, X, y, sample_weight, incremental: bool, **target_kw):
+    def _prepare(self, X, y, sample_weight, incremental: bool = False,
+                 first_pass: bool | None = None, **target_kw) -> Prepared:
+        """Check, validate, encode and weigh; initialise or check the fitted arrays;
+        split off the validation set; build the network.
+
+        The one preparation of ``fit``, ``partial_fit`` and
+        :func:`~sknnedu.gradient_check`. The random stream draws, in this order,
+        MLPClassifier's: the weights, the validation split, then (with dropout only)
+        the seed of the dropout masks; the epochs draw the shuffles. It also starts
+        the call's training state, ``self._state`` (a :class:`TrainState`, which
+        ``fit`` turns back into the dict ``_train_state`` at the end).
+
+        Parameters
+        ----------
+        X, y, sample_weight
+            As given to ``fit``.
+        incremental : bool, default=False
+            partial_fit.
+        first_pass : bool or None, default=None
+            Initialise the fitted arrays (None: unless warm_start or partial_fit goes
+            on from them); gradient_check passes False for a fitted model, to check it
+            at its weights.
+        **target_kw
+            For ``_targets`` (``classes`` of partial_fit).
+
+        Returns
+        -------
+        data : Prepared
+        """
         self._check_params()
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True.")
-        first_pass = self._first_pass(incremental)
+        if first_pass is None:
+            first_pass = self._first_pass(incremental)
         X, y = self._validate_X_y(X, y, reset=first_pass)
-        Y, y = self._targets(y, X.dtype, incremental, first_pass, **target_kw)
+        Y, y = self._targets(y, self._float_dtype(X), incremental, first_pass, **target_kw)
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         sample_weight = self._weigh(y, sample_weight, incremental)
         if sample_weight is not None and sample_weight.sum() <= 0:
@@ -262,15 +200,26 @@ class BaseNetwork(BaseEstimator):
             self._start_training()
         else:
             self._check_architecture()
+        self._state = TrainState.restored(self._train_state, incremental)
         self._start_fit(incremental)
         if self.solver == "lbfgs":
-            self._fit_lbfgs(X, Y, sample_weight)
-        else:
-            self._fit_stochastic(X, Y, y, sample_weight, incremental, rng)
-        if not all(np.isfinite(w).all() for w in self._params()):
-            self._diverged("the weights became non-finite", len(self.loss_curve_),
-                           non_finite=True)
-        return self
+            return Prepared(X, Y, y, sample_weight, rng, self._network())
+        if sp.issparse(X) and X.format != "csr":
+            X = X.tocsr()  # batches are rows: slicing rows of CSC every batch is slow
+        val = None
+        if self.early_stopping:
+            (X, Y, y, sample_weight), val = self._split_validation(X, Y, y, sample_weight, rng)
+        # drawn only with dropout, so that shuffling follows MLPClassifier's stream;
+        # t_ makes each partial_fit call draw new masks
+        dropout_rng = (np.random.default_rng([rng.randint(np.iinfo(np.int32).max), self.t_])
+                       if self.dropout else None)
+        net = self._network(training=True, rng=dropout_rng)
+        return Prepared(X, Y, y, sample_weight, rng, net, val)
+
+    @staticmethod
+    def _float_dtype(X) -> np.dtype:
+        """The dtype of the weights for X: float32 stays float32, all else is float64."""
+        return np.dtype(np.float32) if X.dtype == np.float32 else np.dtype(np.float64)
 
     def _weigh(self, y, sample_weight, incremental: bool):
         """Sample weights times any class weights (hook; none by default)."""
@@ -288,18 +237,13 @@ class BaseNetwork(BaseEstimator):
         self.best_loss_ = np.inf
         self.validation_scores_ = self.validation_loss_curve_ = None
         self.best_validation_score_ = None
-        self._train_state = {
-            "optimizer": None,
-            "reference_loss": None,
-            "reference_weight": max(
-                (float(np.abs(w).max(initial=0)) for w in self._params()), default=0.0),
-            "bad_epochs": 0,
-            "no_improvement_count": 0,
-        }
+        self._train_state = TrainState().saved()
 
     def _start_fit(self, incremental: bool) -> None:
         """Per-call diagnostics: early stopping may be switched between warm-started fits.
 
+        Each fit with early stopping keeps the best of its own epochs: a best score of
+        an earlier fit, on another validation split, is not compared with this fit's.
         partial_fit never stops early (so a model fitted with early stopping, or with
         lbfgs, goes on by its training loss) and keeps counting epochs without progress
         from one call to the next, as MLPClassifier does.
@@ -307,7 +251,7 @@ class BaseNetwork(BaseEstimator):
         if self.early_stopping:
             if self.validation_scores_ is None:
                 self.validation_scores_, self.validation_loss_curve_ = [], []
-                self.best_validation_score_ = -np.inf
+            self.best_validation_score_ = -np.inf
             self.best_loss_ = None
         else:
             self.validation_scores_ = self.validation_loss_curve_ = None
@@ -316,8 +260,6 @@ class BaseNetwork(BaseEstimator):
                 self.best_loss_ = None
             elif self.best_loss_ is None:
                 self.best_loss_ = min(self.loss_curve_, default=np.inf)
-        if not incremental:
-            self._train_state["no_improvement_count"] = 0
 
     def _check_architecture(self) -> None:
         """warm_start and partial_fit need the architecture of the fitted model."""
@@ -346,48 +288,20 @@ class BaseNetwork(BaseEstimator):
                 out.append(Dropout(dropout, rng))
         return out
 
-    # ------------------------------------------------------------ divergence
+    def _split_validation(self, X, Y, y, sample_weight, rng):
+        """Hold out ``validation_fraction`` of the samples (see :meth:`_stratify`): each
+        part as ``X[rows]``, whatever container X is."""
+        train, val = validation_split(X.shape[0], self.validation_fraction, rng,
+                                      self._stratify(y), sample_weight)
+        sw = (None, None) if sample_weight is None else (sample_weight[train],
+                                                         sample_weight[val])
+        return ((X[train], Y[train], y[train], sw[0]), (X[val], Y[val], y[val], sw[1]))
 
-    def _diverged(self, what: str, epoch: int | None = None,
-                  non_finite: bool = False) -> None:
-        """Raise the divergence error. ``epoch`` counts every epoch of the model, as
-        ``loss_curve_`` does across warm starts and partial_fit calls; by default the
-        one under way (the loss became non-finite in it)."""
-        epoch = len(self.loss_curve_) + 1 if epoch is None else epoch
-        # MLPClassifier's words for the non-finite case, so that code matching them still does
-        also = ("Solver produced non-finite parameter weights. The input data may contain "
-                "large values and need to be preprocessed. ") if non_finite else ""
-        raise _Diverged(
-            f"Training diverged: {what} at epoch {epoch} "
-            f"(solver={self.solver!r}, learning_rate_init={self.learning_rate_init!r}). "
-            f"{also}Lower learning_rate_init, or scale X (e.g. with StandardScaler)."
-        )
+    def _stratify(self, y):
+        """The labels to stratify the validation split by (hook; None: not stratified)."""
+        return None
 
-    def _check_divergence(self) -> None:
-        """Stop a run whose loss or weights ran away from where they started.
-
-        Two signs, checked after every epoch. A weight grew past 1e4 times the
-        largest initial weight (plus one): stop at once. The mean loss is above
-        three times its value at initialisation (chance level) plus one: stop
-        when that lasts more than ``min(n_iter_no_change, 10)`` epochs (a spike
-        may recover), or when it is still so at the end of ``fit``.
-        Either means the steps are too big for the scale of the data.
-        """
-        state = self._train_state
-        w_max = max(float(np.abs(w).max(initial=0)) for w in self._params())
-        if w_max > 1e4 * (state["reference_weight"] + 1):
-            self._diverged(f"the largest weight grew from {state['reference_weight']:.4g} "
-                           f"at initialisation to {w_max:.4g}", epoch=len(self.loss_curve_))
-        if self.loss_ > 3 * state["reference_loss"] + 1:
-            state["bad_epochs"] += 1
-        else:
-            state["bad_epochs"] = 0
-        if state["bad_epochs"] > min(self.n_iter_no_change, 10):
-            self._loss_diverged()
-
-    def _loss_diverged(self) -> None:
-        self._diverged(f"the training loss grew from {self._train_state['reference_loss']:.4g} "
-                       f"at initialisation to {self.loss_:.4g}", epoch=len(self.loss_curve_))
+    # ----------------------------------------------------------------- lbfgs
 
     def _loss_grad(self, net: Network, X, Y, sample_weight, training: bool = True) -> float:
         loss = net.loss_grad(X, Y, sample_weight, training=training)
@@ -395,17 +309,13 @@ class BaseNetwork(BaseEstimator):
             self._diverged(f"the training loss became {loss}", non_finite=True)
         return loss
 
-    # ----------------------------------------------------------------- lbfgs
-
-    def _fit_lbfgs(self, X, Y, sample_weight) -> None:
-        net = self._network()
-        last = {}
+    def _fit_lbfgs(self, data: Prepared) -> None:
+        net, last = data.network, {}
 
         def loss_grad(theta):
             unpack(theta, net.params)
-            loss = self._loss_grad(net, X, Y, sample_weight, training=False)
-            last["norms"] = net.grad_norms()
-            last["loss"] = loss
+            loss = self._loss_grad(net, data.X, data.Y, data.sample_weight, training=False)
+            last["norms"], last["loss"] = net.grad_norms(), loss
             return loss, pack(net.grads)
 
         def callback(intermediate_result=None):
@@ -418,10 +328,9 @@ class BaseNetwork(BaseEstimator):
             loss_grad, pack(net.params), method="L-BFGS-B", jac=True, callback=callback,
             options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
         if res.status != 0:
-            warnings.warn(
-                f"lbfgs failed to converge after {res.nit} iterations (status={res.status}): "
-                f"{res.message}. Increase max_iter or max_fun, or scale the data.",
-                ConvergenceWarning, stacklevel=4)
+            warn(f"lbfgs failed to converge after {res.nit} iterations (status={res.status}): "
+                 f"{res.message}. Increase max_iter or max_fun, or scale the data.",
+                 ConvergenceWarning)
         self.n_iter_ = min(int(res.nit), self.max_iter)
         self.loss_ = float(res.fun)
         unpack(res.x, net.params)
@@ -430,7 +339,7 @@ class BaseNetwork(BaseEstimator):
 
     def _make_optimizer(self, params, incremental: bool):
         """The solver's optimiser; partial_fit continues the previous call's state."""
-        state = self._train_state["optimizer"] if incremental else None
+        state = self._state.optimizer if incremental else None
         if self.solver == "sgd":
             return OPTIMIZERS["sgd"](params, self.learning_rate_init, self.learning_rate,
                                      self.momentum, self.nesterovs_momentum, self.power_t,
@@ -441,26 +350,12 @@ class BaseNetwork(BaseEstimator):
         return OPTIMIZERS["rmsprop"](params, self.learning_rate_init, self.rho, self.epsilon,
                                      state=state)
 
-    def _split_validation(self, X, Y, y, sample_weight, rng):
-        """Hold out ``validation_fraction`` of the samples (see :meth:`_stratify`)."""
-        arrays = [X, Y, y] + ([] if sample_weight is None else [sample_weight])
-        n = X.shape[0]
-        n_val = int(np.ceil(self.validation_fraction * n))
-        too_small = (f"The validation set is too small: {n_val} of the {n} samples with "
-                     f"validation_fraction={self.validation_fraction}; early stopping needs "
-                     "at least 2, and 1 left to train on. Increase 'validation_fraction' or "
-                     "the size of the data.")
-        if n - n_val < 1:
-            raise ValueError(too_small)
-        parts = train_test_split(*arrays, test_size=self.validation_fraction,
-                                 random_state=rng,  # the stream itself, as MLPClassifier
-                                 stratify=self._stratify(y))
-        if parts[1].shape[0] < 2:
-            raise ValueError(too_small)
-        train, val = parts[0::2], parts[1::2]
-        if sample_weight is None:
-            train, val = list(train) + [None], list(val) + [None]
-        return train, val
+    def _batch_size(self, n: int) -> int:
+        if self.batch_size == "auto":
+            return min(200, n)
+        if self.batch_size > n:
+            warn(f"batch_size={self.batch_size} is larger than the {n} samples; using {n}.")
+        return min(self.batch_size, n)
 
     def _batch_order(self, order: np.ndarray, batch_size: int, X) -> np.ndarray:
         """The rows of an epoch's batches, from its shuffled ``order`` (hook; default: as
@@ -468,140 +363,155 @@ class BaseNetwork(BaseEstimator):
         of draws alone."""
         return order
 
-    def _stratify(self, y):
-        """The labels to stratify the validation split by (hook; None: not stratified)."""
-        return None
+    def _batches(self, X, order: np.ndarray | None, batch_size: int, buffer=None):
+        """An epoch's minibatches: ``(rows, X_batch)`` for each run of ``batch_size`` rows.
 
-    def _batch_size(self, n: int) -> int:
-        if self.batch_size == "auto":
-            return min(200, n)
-        if self.batch_size > n:
-            warnings.warn(f"batch_size={self.batch_size} is larger than the {n} samples; "
-                          f"using {n}.", stacklevel=5)
-        return min(self.batch_size, n)
+        Parameters
+        ----------
+        X : ndarray, CSR matrix or any container of rows
+            Anything else than an ndarray is indexed as ``X[rows]``, ``rows`` a slice
+            (no shuffling) or an array of row indices: a sparse matrix, or a container
+            whose ``X[rows]`` is the batch its first layer reads.
+        order : ndarray of shape (n,) or None
+            The rows in the order of this epoch (None: X's own order).
+        batch_size : int
+        buffer : ndarray of shape (batch_size,) + X.shape[1:] or None
+            For an ndarray X taken in ``order``: the rows are gathered into it, so that an
+            epoch allocates nothing.
 
-    def _fit_stochastic(self, X, Y, y, sample_weight, incremental: bool, rng) -> None:
-        if hasattr(X, "tocsr") and X.format != "csr":
-            X = X.tocsr()  # batches are rows: slicing rows of CSC every batch is slow
-        val = None
-        keep = {"best": None}  # the weights of the best validation score so far
-        if self.early_stopping:
-            (X, Y, _, sample_weight), val = self._split_validation(X, Y, y, sample_weight, rng)
-            if np.isfinite(self.best_validation_score_):  # warm start: the best is where we are
-                keep["best"] = [p.copy() for p in self._params()]
-        batch_size = self._batch_size(X.shape[0])
-        # drawn only with dropout, so that shuffling follows MLPClassifier's stream;
-        # t_ makes each partial_fit call draw new masks
-        dropout_rng = (np.random.default_rng([rng.randint(np.iinfo(np.int32).max), self.t_])
-                       if self.dropout else None)
-        net = self._network(training=True, rng=dropout_rng)
-        if self._train_state["reference_loss"] is None:  # chance level, before any step
-            rows = slice(0, 1000)  # in batches, so that no layer grows past a batch
-            self._train_state["reference_loss"] = net.loss(
-                Y[rows], net.predict(X[rows], chunk_size=batch_size),
-                None if sample_weight is None else sample_weight[rows], net.huber_delta)
+        Yields
+        ------
+        rows : slice or ndarray of int
+            Index Y and the sample weights with it.
+        X_batch
+        """
+        n = X.shape[0]
+        for start in range(0, n, batch_size):
+            if order is None:
+                rows = slice(start, min(start + batch_size, n))
+                yield rows, X[rows]
+            else:
+                rows = order[start:start + batch_size]
+                if buffer is None:
+                    yield rows, X[rows]
+                else:  # mode="raise" would copy twice
+                    yield rows, np.take(X, rows, axis=0, out=buffer[:len(rows)], mode="clip")
+
+    def _clip(self, net: Network) -> None:
+        """Rescale the gradients so that their global L2 norm is at most ``clip_norm``.
+
+        ``g <- g * clip_norm / ||g||`` when ``||g|| > clip_norm``, ``||g||`` over every
+        parameter of the network; nothing when the estimator has no ``clip_norm`` or it
+        is None (the dense and convolutional estimators). Called between the backward
+        pass and the step.
+        """
+        clip = getattr(self, "clip_norm", None)
+        if clip is None:
+            return
+        grads = [net.grad_vector] if net.grad_vector is not None else net.grads
+        norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads)))
+        if norm > clip:
+            scale = clip / norm
+            for g in grads:
+                g *= g.dtype.type(scale)
+
+    def _fit_stochastic(self, data: Prepared, incremental: bool) -> None:
+        state, net = self._state, data.network
+        batch_size = self._batch_size(data.X.shape[0])
+        state.set_reference(reference_loss(net, data.X, data.Y, data.sample_weight, batch_size),
+                            max(float(np.abs(w).max(initial=0)) for w in self._params()))
         optimizer = self._make_optimizer(net.params, incremental)
         self.n_iter_ = 0
         small = batch_size * net.flops < SMALL_PRODUCT or net.runs_own_threads
         try:
             with blas.single_threaded() if small else contextlib.nullcontext():
-                self._epochs(net, X, Y, sample_weight, val, incremental, rng, optimizer,
-                             batch_size, keep)
-            if not incremental and self._train_state["bad_epochs"]:
+                self._epochs(data, incremental, optimizer, batch_size)
+            if not incremental and state.runaway_epochs:
                 self._loss_diverged()
-        except _Diverged as exc:
-            if keep["best"] is None:
+        except TrainingDivergedError as exc:
+            if state.best_params is None:
                 raise
             # with early stopping a diverging run keeps its best epoch (as MLPClassifier);
             # NaN marks the epoch that ran away, in each curve that has no entry for it yet
-            if keep.get("in_epoch"):
+            if state.in_epoch:
                 self.loss_curve_.append(float("nan"))
             for curve in (self.validation_scores_, self.validation_loss_curve_):
                 if len(curve) < len(self.loss_curve_):
                     curve.append(float("nan"))
-            warnings.warn(f"{exc} Kept the weights of the best validation score "
-                          f"({self.best_validation_score_:.4g}).", ConvergenceWarning,
-                          stacklevel=4)
-        if keep["best"] is not None:
-            for a, b in zip(self._params(), keep["best"]):
+            warn(f"{exc} Kept the weights of the best validation score "
+                 f"({self.best_validation_score_:.4g}).", ConvergenceWarning)
+        if state.best_params is not None:
+            for a, b in zip(self._params(), state.best_params):
                 a[...] = b
 
-    def _epochs(self, net, X, Y, sample_weight, val, incremental, rng, optimizer, batch_size,
-                keep: dict) -> None:
-        """The epoch loop of the stochastic solvers (``keep['best']``: early stopping's best)."""
-        n = X.shape[0]
-        state = self._train_state
-        dense = isinstance(X, np.ndarray)
-        X_batch_buffer = np.empty((batch_size,) + X.shape[1:], dtype=X.dtype) if dense else None
-        order = np.arange(n) if self.shuffle else None
+    def _epochs(self, data: Prepared, incremental: bool, optimizer, batch_size: int) -> None:
+        """The epoch loop of the stochastic solvers."""
+        net, X, Y, sample_weight, rng = data.network, data.X, data.Y, data.sample_weight, data.rng
+        n, state = X.shape[0], self._state
+        buffer = (np.empty((batch_size,) + X.shape[1:], dtype=X.dtype)
+                  if isinstance(X, np.ndarray) and self.shuffle else None)
+        order = batch_order = np.arange(n) if self.shuffle else None
         try:
             for _ in range(self.max_iter):
                 if self.shuffle:  # each epoch permutes the last order, as MLPClassifier
                     order = order[rng.permutation(n)]
                     batch_order = self._batch_order(order, batch_size, X)
-                total_loss = 0.0
+                total_loss, n_batches = 0.0, 0
                 norms = np.zeros(net.n_learning_layers)
-                n_batches = 0
-                keep["in_epoch"] = True  # until this epoch is in loss_curve_
-                for start in range(0, n, batch_size):
-                    stop = min(start + batch_size, n)
-                    if order is None:
-                        rows = slice(start, stop)
-                        X_batch = X[rows]
-                    else:
-                        rows = batch_order[start:stop]
-                        X_batch = (np.take(X, rows, axis=0, out=X_batch_buffer[:stop - start],
-                                           mode="clip")  # "raise" would copy twice
-                                   if dense else X[rows])
+                state.in_epoch = True  # until this epoch is in loss_curve_
+                for rows, X_batch in self._batches(X, batch_order, batch_size, buffer):
+                    Y_batch = Y[rows]
                     sw = None if sample_weight is None else sample_weight[rows]
-                    loss = self._loss_grad(net, X_batch, Y[rows], sw)
-                    total_loss += loss * (stop - start)
+                    loss = self._loss_grad(net, X_batch, Y_batch, sw)
+                    total_loss += loss * Y_batch.shape[0]
                     norms += net.grad_norms()
                     n_batches += 1
+                    self._clip(net)
                     optimizer.update_params(net.params, net.grads)
-
-                self.n_iter_ += 1
-                self.t_ += n
-                self.loss_ = total_loss / n
-                self.loss_curve_.append(self.loss_)
-                keep["in_epoch"] = False
-                self.gradient_norms_.append((norms / n_batches).tolist())
-                if not all(np.isfinite(w).all() for w in net.params):
-                    self._diverged("the weights became non-finite", len(self.loss_curve_),
-                                   non_finite=True)
-                self._check_divergence()
-                if self.verbose:
-                    print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
-                if self._update_no_improvement_count(net, val):
-                    keep["best"] = [p.copy() for p in self._params()]
+                self._end_epoch(net, total_loss / n, norms / n_batches, n)
+                if self._update_no_improvement_count(net, data.val):
+                    state.best_params = [p.copy() for p in self._params()]
                 optimizer.iteration_ends(self.t_)
-                if state["no_improvement_count"] > self.n_iter_no_change:
+                if state.no_improvement_count > self.n_iter_no_change:
                     what = "Validation score" if self.early_stopping else "Training loss"
                     msg = (f"{what} did not improve more than tol={self.tol:f} for "
                            f"{self.n_iter_no_change} consecutive epochs.")
                     if optimizer.trigger_stopping(msg, self.verbose):
                         break
-                    state["no_improvement_count"] = 0
+                    state.no_improvement_count = 0
                 if incremental:
                     break
                 if self.n_iter_ == self.max_iter:
-                    warnings.warn(
-                        f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
-                        "and the optimization hasn't converged yet.", ConvergenceWarning,
-                        stacklevel=5)
+                    warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
+                         "and the optimization hasn't converged yet.", ConvergenceWarning)
         except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.", stacklevel=5)
+            warn("Training interrupted by user.")
         finally:
-            state["optimizer"] = optimizer.state
+            state.optimizer = optimizer.state
+
+    def _end_epoch(self, net: Network, loss: float, norms: np.ndarray, n: int) -> None:
+        """Record an epoch: its loss and gradient norms, and whether it diverged."""
+        self.n_iter_ += 1
+        self.t_ += n
+        self.loss_ = loss
+        self.loss_curve_.append(self.loss_)
+        self._state.in_epoch = False
+        self.gradient_norms_.append(norms.tolist())
+        if not all(np.isfinite(w).all() for w in net.params):
+            self._diverged("the weights became non-finite", len(self.loss_curve_),
+                           non_finite=True)
+        self._check_divergence()
+        if self.verbose:
+            print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
 
     def _update_no_improvement_count(self, net: Network, val) -> bool:
         """Count epochs without progress; True when this epoch has the best validation score."""
-        state = self._train_state
+        state = self._state
         if val is None:
             if self.loss_curve_[-1] > self.best_loss_ - self.tol:
-                state["no_improvement_count"] += 1
+                state.no_improvement_count += 1
             else:
-                state["no_improvement_count"] = 0
+                state.no_improvement_count = 0
             self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
             return False
         X_val, Y_val, y_val, sw_val = val
@@ -614,13 +524,41 @@ class BaseNetwork(BaseEstimator):
         if self.verbose:
             print(f"Validation score: {score:f}")
         if score < self.best_validation_score_ + self.tol:
-            state["no_improvement_count"] += 1
+            state.no_improvement_count += 1
         else:
-            state["no_improvement_count"] = 0
+            state.no_improvement_count = 0
         if score > self.best_validation_score_:
             self.best_validation_score_ = score
             return True
         return False
+
+    # ------------------------------------------------------------ divergence
+
+    def _diverged(self, what: str, epoch: int | None = None,
+                  non_finite: bool = False) -> None:
+        """Raise :class:`~sknnedu.TrainingDivergedError`. ``epoch`` counts every epoch of
+        the model, as ``loss_curve_`` does across warm starts and partial_fit calls; by
+        default the one under way (the loss became non-finite in it)."""
+        epoch = len(self.loss_curve_) + 1 if epoch is None else epoch
+        # MLPClassifier's words for the non-finite case, so that code matching them still does
+        also = ("Solver produced non-finite parameter weights. The input data may contain "
+                "large values and need to be preprocessed. ") if non_finite else ""
+        raise TrainingDivergedError(
+            f"Training diverged: {what} at epoch {epoch} "
+            f"(solver={self.solver!r}, learning_rate_init={self.learning_rate_init!r}). "
+            f"{also}Lower learning_rate_init, or scale X (e.g. with StandardScaler)."
+        )
+
+    def _check_divergence(self) -> None:
+        """After an epoch: stop a run whose loss or weights ran away (the rule is
+        :mod:`sknnedu._training_state`'s; a falling loss is never divergence)."""
+        w_max = max(float(np.abs(w).max(initial=0)) for w in self._params())
+        what = self._state.judge(self.loss_, w_max, min(self.n_iter_no_change, 10))
+        if what is not None:
+            self._diverged(what, epoch=len(self.loss_curve_))
+
+    def _loss_diverged(self) -> None:
+        self._diverged(self._state.loss_report(self.loss_), epoch=len(self.loss_curve_))
 
     # ------------------------------------------------------------ prediction
 
@@ -636,7 +574,3 @@ class BaseNetwork(BaseEstimator):
                 "Scale X as it was scaled for fit."
             )
         return P
-
-
-class _Diverged(ValueError):
-    """A diverging run (a ValueError for the user; caught for early stopping)."""

@@ -13,12 +13,14 @@ import numbers
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.exceptions import DataConversionWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._class_weight import check_class_weight, class_sample_weights
+from ._warn import warn
 from .engine import BaseNetwork
 from .nn.initializers import INITIALIZERS, resolve_init
 from .nn.layers import Dense
@@ -378,7 +380,10 @@ default='relu'
     def _targets(self, y, dtype, incremental: bool, first_pass: bool, classes=None):
         """Labels -> 0/1 targets Y of shape (n, n_outputs); classes_ on the first pass."""
         if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
+            warn("A column-vector y was passed when a 1d array was expected. Please change "
+                 "the shape of y to (n_samples, ), for example using ravel().",
+                 DataConversionWarning)  # scikit-learn's words, at the caller's line
+            y = column_or_1d(y)
         check_classification_targets(y)
         y_type = type_of_target(y)
         if y_type not in ("binary", "multiclass", "multilabel-indicator"):
@@ -456,10 +461,11 @@ default='relu'
         return weights
 
     def _stratify(self, y):
-        # as MLPClassifier: only a binary target is stratified (on "is it the positive
-        # class"), so that a rare class of a multiclass target does not make it fail
-        # (a 0/1 column, whose rows scikit-learn names 'True'/'False' when one is too rare)
-        return (y == self.classes_[-1])[:, None] if self._y_type == "binary" else None
+        # as MLPClassifier: only a binary target is stratified, so that a rare class of a
+        # multiclass target does not make it fail. MLPClassifier stratifies by the 0/1
+        # column "is it classes_[-1]"; the labels themselves split the same way (both
+        # are encoded in sorted order) and an error can name them.
+        return y if self._y_type == "binary" else None
 
     def _val_score(self, P, y_val, sw_val) -> float:
         # _proba first: a binary network has one output column, which argmax cannot decode
