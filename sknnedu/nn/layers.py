@@ -158,7 +158,8 @@ class Dropout(Layer):
     ----------
     p : float in [0, 1)
     rng : numpy.random.Generator
-        Draws the masks.
+        Draws the masks: uniform float64 numbers, a unit kept where one is >= p, so
+        that the masks do not depend on the dtype of the input.
     """
 
     def __init__(self, p: float, rng: np.random.Generator | None) -> None:
@@ -171,7 +172,9 @@ class Dropout(Layer):
         if not training or self.p == 0:
             self.mask = None
             return a_prev
-        keep = self.rng.random(a_prev.shape, dtype=a_prev.dtype) >= self.p
+        # drawn in float64 whatever the dtype of a_prev, so that float32 and float64
+        # input keep the same units for the same seed
+        keep = self.rng.random(a_prev.shape) >= self.p
         self.mask = keep * a_prev.dtype.type(1.0 / (1.0 - self.p))
         return a_prev * self.mask
 
