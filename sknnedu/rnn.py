@@ -18,6 +18,7 @@ from .nn.embedding import Embedding, init_embedding
 from .nn.layers import Dense, Dropout
 from .nn.losses import OUTPUT_LOSSES
 from .nn.recurrent import GATES, Readout, Recurrent, init_recurrent
+from .nn.sequences import Standardize, step_moments
 from .sequence_input import validate_sequences, validate_token_ids
 
 CELLS = tuple(sorted(GATES))
@@ -131,8 +132,10 @@ class _RecurrentNetwork:
         self.input_weights_, self.recurrent_weights_, self.recurrent_intercepts_ = [], [], []
         dtype = self._float_dtype(X)
         n_in = X.n_features
-        for name in ("embeddings_", "vocabulary_size_"):
+        for name in ("embeddings_", "vocabulary_size_", "input_mean_", "input_scale_"):
             vars(self).pop(name, None)
+        if self.embedding_dim is None:
+            self._fit_input_scale(X, sample_weight, dtype)
         if self.embedding_dim is not None:  # ids 0 .. the largest seen; at least 0 and 1
             self.vocabulary_size_ = max(int(X.steps.max(initial=0)) + 1, 2)
             self.embeddings_ = init_embedding(self.vocabulary_size_, self.embedding_dim, rng,
@@ -158,6 +161,8 @@ class _RecurrentNetwork:
         D = 2 if self.bidirectional_ else 1
         embedding = getattr(self, "embeddings_", None)
         layers = [] if embedding is None else [Embedding(embedding)]
+        if getattr(self, "input_mean_", None) is not None:
+            layers.append(Standardize(self.input_mean_, self.input_scale_))
         for k, cell in enumerate(self.cells_):
             params = []
             for d in range(k * D, (k + 1) * D):
@@ -172,6 +177,20 @@ class _RecurrentNetwork:
             dense = [Dropout(dropout, rng)] + self._with_dropout(
                 dense, len(self.hidden_activations_), dropout, rng)
         return layers + dense
+
+    def _fit_input_scale(self, X, sample_weight, dtype) -> None:
+        """``input_mean_`` and ``input_scale_``: each feature's weighted mean and standard
+        deviation over every valid training step (a constant feature keeps scale 1)."""
+        mean, std = step_moments(X, sample_weight)
+        if not (np.isfinite(mean).all() and np.isfinite(std).all()):
+            raise ValueError("The features of X are too large to standardise (their mean or "
+                             "spread overflows float64); rescale X.")
+        std[~(std > np.finfo(dtype).tiny * 1e3)] = 1.0  # no division by ~0
+        self.input_mean_, self.input_scale_ = mean.astype(dtype), std.astype(dtype)
+
+    def _batch_size(self, n: int) -> int:
+        """``'auto'``: ``min(32, n)`` sequences (32 as measured; no warning for small data)."""
+        return min(32, n) if self.batch_size == "auto" else super()._batch_size(n)
 
     # ------------------------------------------------------------ prediction
 
@@ -211,7 +230,7 @@ _PARAMS_DOC = """
     cell : {{'lstm', 'gru', 'rnn'}}, default={cell!r}
         Cell of the int entries of ``recurrent_layers`` (formulas in
         :mod:`sknnedu.nn.recurrent`).
-    bidirectional : bool, default=False
+    bidirectional : bool, default={bidirectional}
         Run every recurrent layer in both directions; the next layer sees both
         directions' states, forward first.
     readout : {{'last', 'mean'}}, default={readout!r}
@@ -226,13 +245,17 @@ _PARAMS_DOC = """
         Activation of the dense hidden layers.
     solver, alpha, learning_rate, power_t, shuffle, random_state, tol, verbose, \
 warm_start, momentum, nesterovs_momentum, early_stopping, validation_fraction, \
-beta_1, beta_2, epsilon, n_iter_no_change, max_fun, init, rho, negative_slope
+beta_1, beta_2, epsilon, max_fun, init, rho, negative_slope
         As in :class:`NNClassifier` (``init`` initialises the dense head).
-    batch_size : int or 'auto', default={batch_size}
-        Sequences per minibatch.
+    batch_size : int or 'auto', default={batch_size!r}
+        Sequences per minibatch; ``'auto'`` is ``min(32, n_samples)``.
     learning_rate_init : float, default={learning_rate_init}
     max_iter : int, default={max_iter}
         Epochs.
+    n_iter_no_change : int, default={n_iter_no_change}
+        Epochs without an improvement of ``tol`` before training stops: a recurrent
+        network's loss is noisy from epoch to epoch, so it is more patient than
+        :class:`NNClassifier`'s 10.
     dropout : float, default=0.0
         Inverted dropout on the readout and the dense hidden layers (training only).
     embedding_dim : int or None, default=None
@@ -266,6 +289,11 @@ _ATTRS_DOC = """
         With ``embedding_dim`` set: the largest id seen in fit plus one (at least 2).
     cells_ : list of str
         The cell of each recurrent layer.
+    input_mean_, input_scale_ : ndarray of shape (n_step_features_,)
+        Each feature's mean and standard deviation over every valid training step
+        (weighted by ``sample_weight``), fitted once: every step is standardised
+        ``(x_t - input_mean_) / input_scale_`` before the first recurrent layer. Absent
+        with ``embedding_dim`` (token ids are not scaled).
     n_features_in_ : int
         Features per step; for a 2-D table ``(n, T)`` of univariate series, its width
         ``T`` (as scikit-learn counts a table's features).
@@ -283,9 +311,10 @@ t_, loss_, best_loss_, best_validation_score_, n_layers_, n_outputs_, out_activa
     ``weight_ih_l{{k}}{{sfx}} = input_weights_[i].T``, ``weight_hh_l{{k}}{{sfx}} =
     recurrent_weights_[i].T``, ``bias_ih_l{{k}}{{sfx}} = recurrent_intercepts_[i]`` and
     ``bias_hh_l{{k}}{{sfx}} = 0`` (torch's two biases sum to ours), with ``i = D k + d``,
-    ``sfx = '_reverse'`` for ``d = 1``. The LSTM gate order is torch's; torch's GRU
-    applies its reset gate after the product (``r * (h W_hn + b_hn)``), so a GRU moves
-    exactly only when ``b_hn = 0`` and differs once trained.
+    ``sfx = '_reverse'`` for ``d = 1``. LSTM and Elman layers move exactly (the LSTM gate
+    order is torch's). torch's GRU applies its reset gate after the product
+    (``r * (h W_hn + b_hn)``, where ours is ``(r * h) W_hn``): its weights have the same
+    shapes and gate order, but the function differs.
 
     aeon and sktime hold series as ``(n, channels, T)``: pass ``X.transpose(0, 2, 1)``.
 """
@@ -298,8 +327,11 @@ def _set_params(self, params: dict) -> None:
             setattr(self, name, value)
 
 
-_DEFAULTS = dict(recurrent_layers=(64,), cell="gru", bidirectional=False, readout="last",
-                 clip_norm=1.0, batch_size=32, learning_rate_init=0.005, max_iter=200)
+#: chosen by measurement on GunPoint, ItalyPowerDemand and JapaneseVowels
+#: (benchmarks/bench_sequences.py --variants; the README lists what else was measured)
+_DEFAULTS = dict(recurrent_layers=(32,), cell="gru", bidirectional=True, readout="last",
+                 clip_norm=1.0, batch_size="auto", learning_rate_init=0.005, max_iter=500,
+                 n_iter_no_change=50)
 
 
 class RNNClassifier(_RecurrentNetwork, NNClassifier):
@@ -328,13 +360,13 @@ class RNNClassifier(_RecurrentNetwork, NNClassifier):
     (1,)
     """
 
-    def __init__(self, recurrent_layers=(64,), *, cell="gru", bidirectional=False,
+    def __init__(self, recurrent_layers=(32,), *, cell="gru", bidirectional=True,
                  readout="last", hidden_layer_sizes=(), clip_norm=1.0, activation="relu",
-                 solver="adam", alpha=0.0001, batch_size=32, learning_rate="constant",
-                 learning_rate_init=0.005, power_t=0.5, max_iter=200, shuffle=True,
+                 solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.005, power_t=0.5, max_iter=500, shuffle=True,
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=50,
                  max_fun=15000, init="glorot", class_weight=None, dropout=0.0, rho=0.9,
                  negative_slope=0.01, embedding_dim=None):
         _set_params(self, locals())
@@ -363,14 +395,14 @@ class RNNRegressor(_RecurrentNetwork, NNRegressor):
     True
     """
 
-    def __init__(self, recurrent_layers=(64,), *, loss="squared_error", cell="gru",
-                 bidirectional=False, readout="last", hidden_layer_sizes=(), clip_norm=1.0,
-                 activation="relu", solver="adam", alpha=0.0001, batch_size=32,
-                 learning_rate="constant", learning_rate_init=0.005, power_t=0.5, max_iter=200,
+    def __init__(self, recurrent_layers=(32,), *, loss="squared_error", cell="gru",
+                 bidirectional=True, readout="last", hidden_layer_sizes=(), clip_norm=1.0,
+                 activation="relu", solver="adam", alpha=0.0001, batch_size="auto",
+                 learning_rate="constant", learning_rate_init=0.005, power_t=0.5, max_iter=500,
                  shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 n_iter_no_change=10, max_fun=15000, init="glorot", dropout=0.0, rho=0.9,
+                 n_iter_no_change=50, max_fun=15000, init="glorot", dropout=0.0, rho=0.9,
                  negative_slope=0.01, huber_delta=1.0, embedding_dim=None):
         _set_params(self, locals())
 

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .layers import Layer
+
 
 class SequenceBatch:
     """A padded batch: ``data`` of shape (T, m, f), time-major, and ``lengths`` (m,).
@@ -154,3 +156,87 @@ class Sequences:
             starts = self.starts if self.rows is None else self.starts[self.rows]
             out[t, i] = self.steps[starts[i] + t]
         return SequenceBatch(out, self.lengths)
+
+
+class Standardize(Layer):
+    """Fixed standardisation of every step: ``x_t <- (x_t - mu) / s``, per feature.
+
+    The first layer of a recurrent estimator on feature sequences: ``mu`` and ``s`` are
+    the mean and standard deviation of each feature over every valid step of the
+    training sequences (fitted arrays, not learned by gradient descent), so channels of
+    different scales start on one footing, which a scikit-learn scaler cannot do for
+    3-D or ragged input. Applied batch by batch into a reused buffer; nothing upstream
+    learns, so its backward is never needed. Padded steps change too, and stay masked.
+
+    Parameters
+    ----------
+    mean, scale : ndarray of shape (f,)
+        ``mu`` and ``s`` (``s > 0``).
+    """
+
+    def __init__(self, mean: np.ndarray, scale: np.ndarray) -> None:
+        self.mean = mean
+        self.inv_scale = (1.0 / scale).astype(scale.dtype)
+        self._buffer = None
+
+    def forward(self, a_prev, training: bool = False) -> SequenceBatch:
+        """The standardised batch, ``(T, m, f)``, in the dtype of ``mean``."""
+        batch = a_prev.pad(self.mean.dtype) if isinstance(a_prev, Sequences) else a_prev
+        data = batch.data
+        size = data.size
+        if self._buffer is None or self._buffer.size < size:
+            self._buffer = np.empty(size, dtype=self.mean.dtype)
+        out = self._buffer[:size].reshape(data.shape)
+        np.subtract(data, self.mean, out=out)
+        out *= self.inv_scale
+        return SequenceBatch(out, batch.lengths)
+
+    def backward(self, da: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        """``da / s`` (never needed in training: the input does not learn)."""
+        return da * self.inv_scale if need_input_grad else None
+
+
+def step_moments(X: Sequences, sample_weight: np.ndarray | None = None,
+                 block: int = 65536) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted mean and standard deviation of each feature over every valid step.
+
+    Each step weighs its sequence's weight, so a weight of 2 counts as the sequence twice.
+    Two passes in float64 over blocks of ``block`` steps (one product each, no temporary
+    larger than a block); the second divides by the largest magnitude first, so values
+    near the float64 limits neither overflow nor underflow.
+
+    Returns
+    -------
+    mean, std : ndarrays of shape (f,)
+    """
+    f = X.n_features
+    if X.array is not None:
+        data = X.array if X.rows is None else X.array[X.rows]
+        steps = data.reshape(-1, f)
+        step_w = None if sample_weight is None else np.repeat(sample_weight, data.shape[1])
+    else:
+        steps = X.steps if X.rows is None else np.concatenate(
+            [X.sequence(i) for i in range(len(X))])
+        step_w = None if sample_weight is None else np.repeat(sample_weight, X.lengths)
+
+    def blocks():
+        for start in range(0, len(steps), block):
+            w = (np.ones(min(block, len(steps) - start)) if step_w is None
+                 else step_w[start:start + block])
+            yield steps[start:start + block].astype(np.float64), w
+
+    weight = 0.0 if step_w is None else float(step_w.sum())
+    big = np.zeros(f)
+    for chunk, _ in blocks():
+        big = np.maximum(big, np.abs(chunk).max(axis=0))
+    big[big == 0] = 1.0
+    total = np.zeros(f)
+    for chunk, w in blocks():
+        total += w @ (chunk / big)
+        weight += 0.0 if step_w is not None else len(w)
+    mean = total / weight
+    squares = np.zeros(f)
+    for chunk, w in blocks():
+        d = chunk / big - mean
+        squares += w @ (d * d)
+    return mean * big, np.sqrt(squares / weight) * big
