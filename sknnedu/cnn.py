@@ -18,6 +18,7 @@ import numbers
 import numpy as np
 from sklearn.utils.validation import check_array, check_X_y, validate_data
 
+from ._warn import stacklevel
 from .neural_network import NNClassifier, init_dense
 from .nn.conv import conv_geometry
 from .nn.conv_layers import Conv2D, Flatten, Pool2D
@@ -234,10 +235,9 @@ n_outputs_, out_activation_, n_features_in_
         with np.errstate(over="ignore", invalid="ignore"):
             if reset or _ndim(X) == 2:
                 X, y = validate_data(self, X, y, allow_nd=True, multi_output=True,
-                                     dtype=(np.float64, np.float32), reset=reset)
+                                     dtype=_dtype(X), reset=reset)
             else:  # images: their shape is checked against image_shape_ below
-                X, y = check_X_y(X, y, allow_nd=True, multi_output=True,
-                                 dtype=(np.float64, np.float32))
+                X, y = check_X_y(X, y, allow_nd=True, multi_output=True, dtype=_dtype(X))
         if X.ndim > 4:
             raise ValueError(
                 "X must be 2-D rows (n_samples, n_features), 3-D grayscale images "
@@ -251,13 +251,13 @@ n_outputs_, out_activation_, n_features_in_
     def _validate_X(self, X):
         with np.errstate(over="ignore", invalid="ignore"):
             if _ndim(X) == 2:
-                X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+                X = validate_data(self, X, dtype=_dtype(X), reset=False)
             else:
-                X = check_array(X, allow_nd=True, dtype=(np.float64, np.float32))
+                X = check_array(X, allow_nd=True, dtype=_dtype(X))
         return self._as_images(X)
 
     def _resolve_image_shape(self, X) -> tuple[int, int, int]:
-        return resolve_image_shape(X.shape, self.image_shape, stacklevel=5)
+        return resolve_image_shape(X.shape, self.image_shape, stacklevel=stacklevel(1))
 
     def _as_images(self, X) -> np.ndarray:
         """X as (n, h, w, c) images of :attr:`image_shape_`, checked."""
@@ -310,16 +310,8 @@ n_outputs_, out_activation_, n_features_in_
         return plan
 
     def _initialize_params(self, X, Y, rng, sample_weight=None) -> None:
-        # per-channel root mean square of the training pixels (weighted as the samples), in chunks
-        c = X.shape[-1]
-        w = np.ones(len(X)) if sample_weight is None else sample_weight
-        total_sq = np.zeros(c)
-        for start in range(0, len(X), 1024):
-            chunk = X[start:start + 1024].astype(np.float64)  # (m, h, w, c)
-            total_sq += w[start:start + 1024] @ (chunk**2).reshape(len(chunk), -1, c).sum(axis=1)
-        pixels = int(np.prod(X.shape[1:-1]))
-        rms = np.sqrt(total_sq / max(float(w.sum()) * pixels, 1e-300))
-        self.input_scale_ = np.where(rms > 0, rms, 1.0).astype(X.dtype)
+        dtype = self._float_dtype(X)  # uint8 images train in float64, batch by batch
+        self.input_scale_ = input_scale(X, sample_weight, dtype)
         plan = self._geometry()
         self._conv_settings = (self.padding, self.stride, self.pooling, self.pool_size)
         self.conv_activations_ = [p["activation"] for p in plan]
@@ -329,7 +321,7 @@ n_outputs_, out_activation_, n_features_in_
             k, fh, fw, c = p["kernel"]
             # the initialiser's fan-in is a patch, fh fw c values, as for a dense layer
             name = resolve_init(self.init, p["activation"])
-            W, b = INITIALIZERS[name](fh * fw * c, k, rng, X.dtype, activation=p["activation"])
+            W, b = INITIALIZERS[name](fh * fw * c, k, rng, dtype, activation=p["activation"])
             self.conv_kernels_.append(np.ascontiguousarray(W.T.reshape(k, fh, fw, c)))
             self.conv_intercepts_.append(b)
         layers = self._hidden_layers()
@@ -340,7 +332,7 @@ n_outputs_, out_activation_, n_features_in_
         units = [flat] + [size for size, _ in layers] + [Y.shape[1]]
         self.n_layers_ = len(units)
         self.coefs_, self.intercepts_ = init_dense(
-            units, self.hidden_activations_, self.activation, self.init, rng, X.dtype)
+            units, self.hidden_activations_, self.activation, self.init, rng, dtype)
 
     def _build_layers(self, dropout: float = 0.0, rng=None) -> list:
         layers = [Rescale(self.input_scale_)]
@@ -373,6 +365,14 @@ n_outputs_, out_activation_, n_features_in_
 
     def _check_architecture(self) -> None:
         super()._check_architecture()
+        if self.image_shape is not None:
+            given = tuple(self.image_shape) + ((1,) if len(self.image_shape) == 2 else ())
+            if given != tuple(self.image_shape_):
+                raise ValueError(
+                    f"image_shape changed from the fitted model's {tuple(self.image_shape_)} "
+                    f"to {tuple(self.image_shape)}; warm_start and partial_fit need the same "
+                    "image geometry. Fit afresh (warm_start=False) to read X as other images."
+                )
         shapes = [p["out_shape"] for p in self._geometry()]
         if shapes != list(self.feature_map_shapes_):
             raise ValueError(
@@ -380,6 +380,72 @@ n_outputs_, out_activation_, n_features_in_
                 "(padding, stride or pooling changed); warm_start and partial_fit need the "
                 "same architecture."
             )
+
+
+def input_scale(X, sample_weight, dtype) -> np.ndarray:
+    """Root mean square of each channel over the images, weighted as the samples.
+
+    ``s_c = sqrt(sum_i w_i sum_p x_ipc^2 / (sum_i w_i * n_pixels))`` (1 for a channel
+    that is all 0), computed in blocks of 1,024 images converted to float64 one at a
+    time, so that uint8 images are never copied whole. Where squaring would overflow
+    or underflow (pixels beyond about 1e150 or below 1e-150), the pixels and weights
+    are first divided by their largest values.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, h, w, c), any numeric dtype
+    sample_weight : ndarray of shape (n,) or None
+    dtype : numpy dtype
+        Of the result, float32 or float64.
+
+    Returns
+    -------
+    scale : ndarray of shape (c,)
+
+    Raises
+    ------
+    ValueError
+        Where the scale or its inverse is not a finite number of ``dtype``.
+    """
+    c, n = X.shape[-1], len(X)
+    w = np.ones(n) if sample_weight is None else sample_weight
+    pixels = int(np.prod(X.shape[1:-1]))
+    total_sq, peak = np.zeros(c), np.zeros(c)
+    for start in range(0, n, 1024):  # (one float64 block at a time, squared in place)
+        chunk = X[start:start + 1024].astype(np.float64).reshape(-1, pixels, c)
+        peak = np.maximum(peak, np.maximum(chunk.max(axis=(0, 1)), -chunk.min(axis=(0, 1))))
+        total_sq += w[start:start + 1024] @ np.square(chunk, out=chunk).sum(axis=1)
+    rms = np.sqrt(total_sq / max(float(w.sum()) * pixels, 1e-300))
+    if not (np.isfinite(total_sq).all() and ((peak == 0) | (peak > 1e-150)).all()
+            and (peak < 1e150).all()):  # again, on the scale of the largest values
+        unit, w = np.where(peak > 0, peak, 1.0), w / w.max()
+        total_sq[...] = 0
+        for start in range(0, n, 1024):
+            chunk = X[start:start + 1024].astype(np.float64).reshape(-1, pixels, c)
+            chunk /= unit
+            total_sq += w[start:start + 1024] @ np.square(chunk, out=chunk).sum(axis=1)
+        rms = unit * np.sqrt(total_sq / (float(w.sum()) * pixels))
+    with np.errstate(over="ignore", divide="ignore"):
+        scale = np.where(rms > 0, rms, 1.0).astype(dtype)
+        ok = np.isfinite(scale).all() and np.isfinite(1 / scale).all() and (scale > 0).all()
+    if not ok:
+        raise ValueError(
+            f"The pixels of X are too {'small' if (rms < 1).all() else 'large'} to rescale "
+            f"in {np.dtype(dtype).name}: their root mean square per channel is {rms}. "
+            "Scale X first (divide it by its largest value)"
+            + (", or pass it as float64." if np.dtype(dtype) == np.float32 else ".")
+        )
+    return scale
+
+
+def _dtype(X):
+    """How validation converts X: integer, bool and float16 arrays (uint8 images) are
+    kept as they are, converted one batch at a time by the first layer (Rescale); other
+    input becomes float64 (float32 stays float32)."""
+    dtype = getattr(X, "dtype", None)
+    if isinstance(dtype, np.dtype) and (dtype.kind in "uib" or dtype == np.float16):
+        return None
+    return (np.float64, np.float32)
 
 
 def _ndim(X) -> int:
