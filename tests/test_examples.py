@@ -158,6 +158,19 @@ def test_grid_search_lesson(run_example):
     assert result["worst_score"] < result["best_score"] - 0.1
 
 
+def test_text_brackets_lesson(run_example):
+    result, printed = run_example("plot_text_brackets")
+    assert result["accuracy"] >= 0.95            # the text pipeline reads the order
+    assert abs(result["bag_accuracy"] - 0.5) < 0.06  # a bag of characters: chance
+    # the letters, which never change the answer, sit together; ( and ) far apart
+    assert result["letter_spread"] < result["bracket_gap"] / 5
+    for s in ["(a)(b)", "((x)y(z))", "a(bc)(()x)"]:
+        assert result["shown"][s] > 0.9, s
+    for s in [")a(b", "(()))(()", "())("]:
+        assert result["shown"][s] < 0.1, s
+    assert "held-out strings" in printed
+
+
 def test_output_dir_from_environment(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("SKNNEDU_EXAMPLES_OUT", str(tmp_path / "from_env"))
     result = _load(EXAMPLES_DIR / "plot_activations.py")["main"]()
