@@ -142,7 +142,7 @@ def brackets() -> dict:
 def code(splits: int) -> dict:
     X, y, groups = code_lines()
     versions = ", ".join(f"{p} {importlib.import_module(p).__version__}" for p in PACKAGES)
-    counts = {lang: int((y == lang).sum()) for lang in np.unique(y)}
+    counts = {str(lang): int((y == lang).sum()) for lang in np.unique(y)}
     print(f"\nLanguage of a line of code: {len(X)} lines {counts} from "
           f"{len(set(groups))} files ({versions})")
     scores: dict[str, list] = {name: [] for name in models()}

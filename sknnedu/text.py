@@ -135,6 +135,18 @@ class TextSequencer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
     [array(['(', '<unk>', ')'], dtype=object)]
     >>> TextSequencer(analyzer="word").fit(["the cat sat", "the dog"]).transform(["a dog sat"])
     [array([4, 5])]
+
+    With a recurrent network that reads ids, a text classifier:
+
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sknnedu import RNNClassifier
+    >>> from sknnedu.text import make_brackets
+    >>> X, y = make_brackets(600, max_length=12, random_state=0)
+    >>> pipe = make_pipeline(TextSequencer(analyzer="char"),
+    ...                      RNNClassifier((16,), embedding_dim=4, max_iter=30,
+    ...                                    random_state=0)).fit(X, y)
+    >>> pipe.predict(["(())()", "())(()"]).tolist()
+    [1, 0]
     """
 
     def __init__(self, analyzer: str | Callable = "char", *, token_pattern: str = TOKEN_PATTERN,

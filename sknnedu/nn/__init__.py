@@ -11,8 +11,12 @@
    :mod:`~sknnedu.nn.im2col` (the patch matrix and its adjoint),
    :mod:`~sknnedu.nn.pooling` and :mod:`~sknnedu.nn.convolution`.
 7. :mod:`~sknnedu.nn.conv_layers`: ``Conv2D``, ``Pool2D`` and ``Flatten`` on that protocol.
-8. :mod:`~sknnedu.nn.network`: the list of layers, the loss at its end, and
-   backpropagation through all of them.
+8. :mod:`~sknnedu.nn.sequences` and :mod:`~sknnedu.nn.recurrent`: ragged sequences as one
+   padded, masked batch, and recurrent layers with backpropagation through time.
+9. :mod:`~sknnedu.nn.embedding`: token ids to learned vectors, ``a_t = E[x_t]``, whose
+   gradient sums over the occurrences of each token.
+10. :mod:`~sknnedu.nn.network`: the list of layers, the loss at its end, and
+    backpropagation through all of them.
 
 :mod:`~sknnedu.nn.threads` is the one thread policy: BLAS's threads and how work splits
 over Python threads, safe in forked processes. Nothing here imports scikit-learn: the
