@@ -67,7 +67,8 @@ T = 80        # steps of the memory task
 EPOCHS = 16   # of the RNN and the LSTM
 SCALES = (0.5, 1.0, 2.0)
 #: fixed here, so that the lesson does not move when the estimators' defaults do
-TRAINING = dict(learning_rate_init=0.005, batch_size=32, clip_norm=1.0, random_state=0)
+TRAINING = dict(learning_rate_init=0.005, batch_size=32, clip_norm=1.0, bidirectional=False,
+                random_state=0)
 
 
 # %%
@@ -106,6 +107,12 @@ def fitted_layer(est: RNNClassifier) -> tuple[str, list[np.ndarray], tuple]:
     """The cell, ``[W_x, W_h, b]`` and the dense head ``(W, b)`` of a one-layer model."""
     params = [est.input_weights_[0], est.recurrent_weights_[0], est.recurrent_intercepts_[0]]
     return est.cells_[0], params, (est.coefs_[0], est.intercepts_[0])
+
+
+def standardized(est: RNNClassifier, X: np.ndarray) -> np.ndarray:
+    """X as the estimator's first layer hands it to the recurrent layer: every step
+    standardised by the training steps' mean and spread."""
+    return (X - est.input_mean_) / est.input_scale_
 
 
 def pulse_task(n: int, rng: np.random.RandomState, length: int = 60):
@@ -147,7 +154,8 @@ def main(out_dir: str | Path | None = None) -> dict:
             curves[cell], accuracy[cell] = [], []
             for _ in range(EPOCHS):
                 est.partial_fit(X, y, classes=[0, 1])
-                curves[cell].append(step_gradients(*fitted_layer(est), probe_X, probe_y))
+                curves[cell].append(step_gradients(*fitted_layer(est), standardized(est, probe_X),
+                                                   probe_y))
                 accuracy[cell].append(est.score(X_test, y_test))
             models[cell] = est
 
@@ -198,7 +206,7 @@ def main(out_dir: str | Path | None = None) -> dict:
         wave = P_test[i] - pulses[i]
         pulse = np.abs(pulses[i])
         pair = np.stack([wave + pulse, wave - pulse])      # (2, T, 1): up, down
-        H = Recurrent(params, cell).forward(Sequences(pair)).data.copy()   # (T, 2, 8)
+        H = Recurrent(params, cell).forward(Sequences(standardized(gru, pair))).data.copy()
         # causal states: the head on h_t answers for the series cut after step t
         answer = expit(H @ W + b_out)[:, :, 0]                              # (T, 2)
         first = starts[i] + 1                                              # steps from 1
