@@ -8,8 +8,8 @@ keeps BLAS on one thread for products this small; torch.set_num_threads(1)).
     python benchmarks/bench_rnn.py            # needs torch for the ratio; runs without it
     python benchmarks/bench_rnn.py --memory   # peak memory of an epoch at n and 2n
 
-Our epoch is a ``partial_fit`` call of an estimator already fitted once (initialisation
-and the divergence reference untimed), as torch's model is reused between epochs.
+Each side runs 3 epochs per timed call (ours: a warm-started ``fit`` with ``max_iter=3``,
+after an untimed first fit, as torch's model is reused), reported per epoch.
 """
 
 from __future__ import annotations
@@ -35,16 +35,22 @@ def data(n: int, ragged: bool, seed: int = 0):
     return X, y
 
 
+EPOCHS = 3  # per timed call, both sides: a fit's set-up is shared by its epochs
+
+
 def ours(cell: str, X, y):
-    clf = RNNClassifier((64,), cell=cell, batch_size=32, solver="adam", max_iter=1,
-                        clip_norm=None, random_state=0)
+    clf = RNNClassifier((64,), cell=cell, bidirectional=False, batch_size=32, solver="adam",
+                        max_iter=1, clip_norm=None, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.partial_fit(X, y, classes=np.unique(y))
+        clf.fit(X, y)
+    clf.set_params(warm_start=True, max_iter=EPOCHS)
 
-    def epoch():
-        clf.partial_fit(X, y)
-    return epoch
+    def epochs():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.fit(X, y)
+    return epochs
 
 
 def theirs(cell: str, X, y):
@@ -63,6 +69,10 @@ def theirs(cell: str, X, y):
     yt = torch.from_numpy(y)
     rng = np.random.RandomState(0)
 
+    def epochs():
+        for _ in range(EPOCHS):
+            epoch()
+
     def epoch():
         order = rng.permutation(len(y))
         for start in range(0, len(y), 32):
@@ -79,7 +89,7 @@ def theirs(cell: str, X, y):
             opt.zero_grad()
             loss.backward()
             opt.step()
-    return epoch
+    return epochs
 
 
 def best_of(fns: dict, repeat: int) -> dict:
@@ -118,15 +128,16 @@ def main() -> None:
         fns = {"sknnedu": ours(cell, X, y)}
         if have_torch:
             fns["torch"] = theirs(cell, X, y)
-        t = best_of(fns, args.repeat)
+        t = {k: v / EPOCHS for k, v in best_of(fns, args.repeat).items()}
         ratio = f"  ratio {t['sknnedu'] / t['torch']:.2f}x" if have_torch else ""
         print(f"{label:22s} sknnedu {t['sknnedu']:.2f} s/epoch"
               + (f", torch {t['torch']:.2f} s/epoch" if have_torch else "") + ratio, flush=True)
         if args.memory:
             X2, y2 = data(2 * args.n, ragged, seed=1)
-            m1, m2 = peak_mib(ours(cell, X, y)), peak_mib(ours(cell, X2, y2))
+            e1, e2 = ours(cell, X, y), ours(cell, X2, y2)
+            m1, m2 = peak_mib(e1), peak_mib(e2)
             data_mib = (sum(s.nbytes for s in X) if ragged else X.nbytes) / 2**20
-            print(f"{'':22s} peak traced memory of an epoch (with its set-up): n={args.n} "
+            print(f"{'':22s} peak traced memory of a warm fit: n={args.n} "
                   f"{m1:.0f} MiB, n={2 * args.n} {m2:.0f} MiB (the data: {data_mib:.0f} MiB "
                   "at n)", flush=True)
 
