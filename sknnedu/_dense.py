@@ -1,0 +1,73 @@
+"""What NNClassifier and NNRegressor share: a fully connected network on 2-D X.
+
+The hooks of :class:`sknnedu.engine.BaseNetwork` for dense layers (validation, architecture,
+initialisation, the layers over the fitted ``coefs_`` and ``intercepts_``), and
+:func:`init_dense`, which the convolutional and recurrent estimators' dense heads use too.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils.validation import validate_data
+
+from .engine import BaseNetwork
+from .nn.initializers import INITIALIZERS, resolve_init
+from .nn.layers import Dense
+from .nn.losses import OUTPUT_LOSSES
+
+REGRESSION_LOSSES = ("squared_error", "poisson", "absolute_error", "huber")
+
+
+class _DenseNetwork(BaseNetwork):
+    """A fully connected network on 2-D (optionally sparse) X: what both estimators share."""
+
+    def _validate_X_y(self, X, y, reset: bool):
+        return validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+                             dtype=(np.float64, np.float32), reset=reset)
+
+    def _validate_X(self, X):
+        with np.errstate(over="ignore", invalid="ignore"):  # inf is reported, not warned
+            return validate_data(self, X, accept_sparse=["csr", "csc"],
+                                 dtype=(np.float64, np.float32), reset=False)
+
+    def _architecture(self) -> tuple:
+        return self._hidden_layers(), OUTPUT_LOSSES[self._loss_name()].activation
+
+    def _fitted_architecture(self) -> tuple:
+        return ([(c.shape[1], a) for c, a in zip(self.coefs_, self.hidden_activations_)],
+                self.out_activation_)
+
+    def _initialize_params(self, X, Y, rng, sample_weight=None) -> None:
+        layers = self._hidden_layers()
+        self.hidden_activations_ = [act for _, act in layers]
+        self.n_outputs_ = Y.shape[1]
+        self.out_activation_ = OUTPUT_LOSSES[self._loss_name()].activation
+        units = [X.shape[1]] + [size for size, _ in layers] + [Y.shape[1]]
+        self.n_layers_ = len(units)
+        self.coefs_, self.intercepts_ = init_dense(
+            units, self.hidden_activations_, self.activation, self.init, rng, X.dtype)
+
+    def _build_layers(self, dropout: float = 0.0, rng=None) -> list:
+        acts = self.hidden_activations_ + ["identity"]  # g[L] is the network's
+        layers = [Dense(W, b, act, self.negative_slope)
+                  for W, b, act in zip(self.coefs_, self.intercepts_, acts)]
+        return self._with_dropout(layers, len(self.hidden_activations_), dropout, rng)
+
+
+def init_dense(units: list[int], hidden_activations: list[str], activation: str, init: str,
+               rng, dtype) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Initial ``W[l]`` of shape (n[l-1], n[l]) and ``b[l]`` of shape (n[l],), l = 1..L.
+
+    A layer's initialiser follows the activation of the units it feeds; the
+    output layer follows the last hidden one (as MLPClassifier does).
+    """
+    feeds = hidden_activations + [(hidden_activations or [activation])[-1]]
+    coefs, intercepts = [], []
+    for fan_in, fan_out, act in zip(units[:-1], units[1:], feeds):
+        W, b = INITIALIZERS[resolve_init(init, act)](fan_in, fan_out, rng, dtype,
+                                                     activation=act)
+        coefs.append(W)
+        intercepts.append(b)
+    return coefs, intercepts
+
+
