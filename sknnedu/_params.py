@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from .nn.activations import HIDDEN_ACTIVATIONS
+from .nn.activations import HIDDEN_ACTIVATIONS, check_activation
 from .nn.initializers import INITIALIZERS
 
 STOCHASTIC_SOLVERS = ("sgd", "adam", "rmsprop")
@@ -99,10 +99,7 @@ class ParameterChecks:
 
     @staticmethod
     def _check_activation(name, what: str) -> None:
-        if not isinstance(name, str) or name not in HIDDEN_ACTIVATIONS:
-            raise ValueError(
-                f"Unknown {what} {name!r}; expected one of {sorted(HIDDEN_ACTIVATIONS)}."
-            )
+        check_activation(name, HIDDEN_ACTIVATIONS, what=what)
 
     def _need(self, ok: bool, name: str, expected: str) -> None:
         if not ok:

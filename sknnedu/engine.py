@@ -43,7 +43,6 @@ The arrows run one way: estimators -> engine -> :mod:`.nn.network` -> layers -> 
 
 from __future__ import annotations
 
-import contextlib
 import copy
 
 import numpy as np
@@ -64,15 +63,10 @@ from ._params import (  # noqa: F401  (_integer, _real: for the estimators)
 from ._split import validation_split
 from ._training_state import Prepared, TrainingDivergedError, TrainState, reference_loss
 from ._warn import warn
-from .nn import blas
+from .nn import threads
 from .nn.layers import Dropout
 from .nn.network import Network, pack, unpack
 from .nn.optimizers import OPTIMIZERS
-
-#: Below this many multiply-adds per batch and layer, BLAS runs on one thread:
-#: waking threads for a 200 x 64 x 128 product costs more than it saves, and on a
-#: busy machine (or inside GridSearchCV workers) it is many times slower.
-SMALL_PRODUCT = 4_000_000
 
 
 class BaseNetwork(ParameterChecks, BaseEstimator):
@@ -422,9 +416,8 @@ class BaseNetwork(ParameterChecks, BaseEstimator):
                             max(float(np.abs(w).max(initial=0)) for w in self._params()))
         optimizer = self._make_optimizer(net.params, incremental)
         self.n_iter_ = 0
-        small = batch_size * net.flops < SMALL_PRODUCT or net.runs_own_threads
         try:
-            with blas.single_threaded() if small else contextlib.nullcontext():
+            with threads.step_blas(net.layers, batch_size):  # the one thread policy
                 self._epochs(data, incremental, optimizer, batch_size)
             if not incremental and state.runaway_epochs:
                 self._loss_diverged()

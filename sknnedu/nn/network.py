@@ -81,9 +81,6 @@ class Network:
             [g for g, p in zip(layer.grads, layer.penalized) if p] or list(layer.grads)
             for layer in layers if layer.params]
         self.n_learning_layers = len(self._norm_groups)
-        self.runs_own_threads = any(layer.runs_own_threads for layer in layers)
-        self.flops = max((layer.flops for layer in layers if not layer.runs_own_threads),
-                         default=0.0)
         self._first_learning = next((i for i, layer in enumerate(layers) if layer.params), 0)
         self._dz = self._P = self._scratch = None
 
