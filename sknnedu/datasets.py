@@ -65,9 +65,7 @@ __all__ = ["image_folder_files", "load_image", "load_image_folder", "load_ts", "
 
 _ON_ERROR = ("raise", "skip")
 
-
-# --------------------------------------------------------------------------- #
-# Argument checks
+# ------------------------------------------------------------- argument checks
 # --------------------------------------------------------------------------- #
 def _check_image_size(image_size: Any) -> tuple[int, int] | None:
     """Return ``image_size`` as ``(h, w)``, or None; an int n means ``(n, n)``."""
