@@ -20,6 +20,7 @@ from sklearn.utils.validation import (
 )
 from threadpoolctl import threadpool_limits
 
+from sknnedu._warn import stacklevel
 from sknnedu.filters import BANKS, filter_bank, filter_names
 from sknnedu.nn.activations import check_activation
 from sknnedu.nn.conv import conv_geometry, conv_pool2d, pool_geometry
@@ -435,7 +436,8 @@ class ConvFeatureTransformer(TransformerMixin, BaseEstimator):
             X = validate_data(self, X, reset=reset, dtype=_NUMERIC)
             X = _as_real(X)
             if reset:
-                self.image_shape_ = resolve_image_shape(X.shape, self.image_shape, stacklevel=4)
+                self.image_shape_ = resolve_image_shape(X.shape, self.image_shape,
+                                                        stacklevel=stacklevel())
             return X.reshape(X.shape[0], *self.image_shape_)
 
         images = _as_real(check_array(X, allow_nd=True, dtype=_NUMERIC, input_name="X"))
