@@ -32,7 +32,7 @@ change anywhere else.
     ``grads`` and returns ``dJ/da_prev``, or None when ``need_input_grad`` is False
     (nothing upstream learns).
 ``flops`` : float
-    Multiply-adds per sample: the layer's cost, from which :mod:`sknnedu.nn.blas`
+    Multiply-adds per sample: the layer's cost, from which :mod:`sknnedu.nn.threads`
     decides how many threads the matrix products use. A layer reports its cost; it does
     not decide threading.
 
@@ -64,11 +64,12 @@ class Layer:
         """``dJ/da_prev`` from ``dJ/da`` (and ``grads`` filled)."""
         return da if need_input_grad else None
 
-    #: multiply-adds per sample (how the engine decides whether BLAS should use threads)
+    #: multiply-adds per sample: the cost from which :func:`sknnedu.nn.threads.step_blas`
+    #: decides whether BLAS uses threads
     flops: float = 0.0
     #: True for layers that split a batch over Python threads themselves, each running
-    #: single-threaded BLAS (:mod:`sknnedu.nn.conv_layers`): the engine then runs the whole
-    #: step with single-threaded BLAS, which on a busy machine is many times faster
+    #: single-threaded BLAS (:mod:`sknnedu.nn.conv_layers`): the whole step then runs with
+    #: single-threaded BLAS (:func:`sknnedu.nn.threads.step_blas`)
     runs_own_threads: bool = False
 
 
