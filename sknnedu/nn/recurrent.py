@@ -137,14 +137,14 @@ class Recurrent(Layer):
         batch = a_prev.pad(W_x.dtype) if isinstance(a_prev, Sequences) else a_prev
         T, m, _ = batch.data.shape
         h, D = self.units, self.directions
-        out = _buffer(self._bufs, "out", (T, m, D * h), W_x.dtype)
-        self._steps = []
-        for d in range(D):
-            W_x, W_h, b = self.params[3 * d: 3 * d + 3]
-            cache = self._direction_forward(d, batch, W_x, W_h, b)
-            out[:, :, d * h:(d + 1) * h] = cache["H"]
-            self._steps.append(cache)
+        self._steps = [self._direction_forward(d, batch, *self.params[3 * d: 3 * d + 3])
+                       for d in range(D)]
         self._batch = batch
+        if D == 1:  # the states themselves: no copy
+            return SequenceBatch(self._steps[0]["H"], batch.lengths)
+        out = _buffer(self._bufs, "out", (T, m, D * h), W_x.dtype)
+        for d, cache in enumerate(self._steps):  # forward first, then backward
+            out[:, :, d * h:(d + 1) * h] = cache["H"]
         return SequenceBatch(out, batch.lengths)
 
     def _direction_forward(self, d: int, batch: SequenceBatch, W_x, W_h, b) -> dict:
