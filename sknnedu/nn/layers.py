@@ -36,6 +36,14 @@ change anywhere else.
     decides how many threads the matrix products use. A layer reports its cost; it does
     not decide threading.
 
+Fitted state that gradient descent does not touch: a layer may also keep ``state``, a
+list of arrays, with ``state_names``, one name each (default ``[]`` and ``()``). Batch
+norm's running mean and variance are the example (:class:`~sknnedu.nn.normalization.BatchNorm`):
+references to the estimator's fitted arrays, as ``params`` are, but updated in place by the
+layer's own training forward pass, not by an optimiser. They are not in ``params``, so
+they have no gradient, no optimiser steps them and no L2 penalty applies to them; an
+estimator saves and restores them with its other fitted arrays.
+
 Buffers are reused between batches (:func:`reuse`), so a training step allocates
 nothing. This module is plain numpy and imports nothing from scikit-learn;
 convolution and pooling layers are in :mod:`sknnedu.nn.conv_layers`.
@@ -55,6 +63,9 @@ class Layer:
     grads: list[np.ndarray] = []
     param_names: tuple[str, ...] = ()
     penalized: tuple[bool, ...] = ()
+    #: fitted state that gradient descent does not touch (batch norm's running statistics)
+    state: list[np.ndarray] = []
+    state_names: tuple[str, ...] = ()
 
     def forward(self, a_prev, training: bool = False):
         """The output of the layer for the batch ``a_prev``."""
