@@ -230,3 +230,139 @@ def init_conv1d(k: int, c_in: int, c_out: int, rng, dtype=np.float64,
         r = np.sqrt(6.0 / (fan_in + fan_out))
     W = np.ascontiguousarray(rng.uniform(-r, r, (k, c_in, c_out)), dtype=dtype)
     return W, np.zeros(c_out, dtype=dtype)
+
+
+class GlobalPool(Layer):
+    """Global average or max pooling: one vector per sequence (or image).
+
+    On a :class:`~sknnedu.nn.sequences.SequenceBatch` ``a`` of shape ``(T, m, c)``, over
+    each sequence's own valid steps ``t < T_i``::
+
+        'avg':  p_i = sum_t mask[t, i] a[t, i] / T_i
+        'max':  p_i = max_{t < T_i} a[t, i]          (per channel; padded steps never win)
+
+    On images ``a`` of shape ``(m, h, w, c)``, the mean or maximum over the ``h w`` pixels.
+    The output is an ndarray ``(m, c)``, in the dtype of the input: the input of a dense
+    head. What padded steps hold does not matter (they are masked, not multiplied by 0).
+    A sequence of length 0 pools to 0, and sends no gradient back.
+
+    Backward scatters ``dJ/dp`` back: ``'avg'`` sends ``dp_i / T_i`` to every valid step,
+    ``'max'`` sends ``dp_i`` to the step that won (the first one, in a tie).
+
+    **Class activation maps** (Zhou et al. 2016). After ``'avg'`` pooling, a dense layer
+    ``y = p W + b`` with ``W`` of shape ``(c, n_classes)`` scores class ``k`` as
+    ``y_k = sum_t a[t] . W[:, k] / T_i + b_k``, the mean over the steps of::
+
+        cam[t, i, k] = a[t, i] . W[:, k]
+
+    so ``cam`` shows which steps (or pixels) speak for class ``k``. The layer keeps its
+    input as :attr:`last_input` after each forward, and :meth:`class_activation_map`
+    computes ``cam`` from it (before the next forward: a layer below may reuse the
+    buffer that holds it).
+
+    Parameters
+    ----------
+    mode : {'avg', 'max'}, default='avg'
+
+    Attributes
+    ----------
+    last_input : SequenceBatch or ndarray
+        The input of the last forward (a reference, not a copy).
+    """
+
+    def __init__(self, mode: str = "avg") -> None:
+        if mode not in ("avg", "max"):
+            raise ValueError(f"GlobalPool mode must be 'avg' or 'max'; got {mode!r}.")
+        self.mode = mode
+        self.last_input = None
+        self._bufs: dict = {}
+
+    @staticmethod
+    def _steps(a_prev):
+        """``(X, pad, lengths)``: the input as steps ``(S, m, c)`` (images: a view of their
+        ``h w`` pixels as steps), its padded steps ``(S, m)`` or None, and the counts ``(m,)``."""
+        if isinstance(a_prev, SequenceBatch):
+            X = a_prev.data
+            pad = None if a_prev.full.all() else ~a_prev.mask
+            return X, pad, np.asarray(a_prev.lengths)
+        if not isinstance(a_prev, np.ndarray) or a_prev.ndim != 4:
+            raise ValueError("GlobalPool expects a SequenceBatch (T, m, c) or images "
+                             f"(m, h, w, c); got {type(a_prev).__name__} "
+                             f"of shape {np.shape(a_prev)}.")
+        m, h, w, c = a_prev.shape
+        return a_prev.reshape(m, h * w, c).transpose(1, 0, 2), None, np.full(m, h * w)
+
+    def forward(self, a_prev, training: bool = False) -> np.ndarray:
+        """``p`` of shape (m, c) from ``a_prev`` (T, m, c) or (m, h, w, c)."""
+        self.last_input = a_prev
+        X, pad, lengths = self._steps(a_prev)
+        S, m, c = X.shape
+        if pad is not None:  # padded steps: 0 for the sum, -inf for the max
+            x = _buffer(self._bufs, "x", X.shape, X.dtype)
+            np.copyto(x, X)
+            x[pad] = 0 if self.mode == "avg" else -np.inf
+            X = x
+        out = _buffer(self._bufs, "out", (m, c), X.dtype)
+        self._empty = lengths == 0
+        if self.mode == "avg":
+            np.sum(X, axis=0, out=out)
+            out /= np.maximum(lengths, 1)[:, None].astype(X.dtype)
+        else:
+            self._argmax = np.argmax(X, axis=0) if S else np.zeros((m, c), dtype=np.intp)
+            if S:
+                out[...] = np.take_along_axis(X, self._argmax[None], axis=0)[0]
+            out[self._empty] = 0
+        self._shape, self._pad, self._lengths = X.shape, pad, lengths
+        return out
+
+    def backward(self, da: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        """``dJ/da_prev`` of the input's shape from ``dJ/dp`` (m, c); 0 at padded steps.
+
+        ``'avg'``: ``da_prev[t, i] = dp_i / T_i`` at valid steps; ``'max'``:
+        ``da_prev[t, i, j] = dp_ij`` where ``t`` is the step that won channel ``j``.
+        """
+        if not need_input_grad:
+            return None
+        S, m, c = self._shape
+        images = not isinstance(self.last_input, SequenceBatch)
+        if images:  # written through the (pixels, m, c) view of an (m, h, w, c) buffer
+            dx = _buffer(self._bufs, "dx", self.last_input.shape, da.dtype)
+            dX = dx.reshape(m, S, c).transpose(1, 0, 2)
+        else:
+            dx = dX = _buffer(self._bufs, "dx", (S, m, c), da.dtype)
+        if self.mode == "avg":
+            np.divide(da[None], np.maximum(self._lengths, 1)[None, :, None].astype(da.dtype),
+                      out=dX)
+            if self._pad is not None:
+                dX[self._pad] = 0
+        else:
+            dX[...] = 0
+            if S:
+                dp = np.where(self._empty[:, None], 0, da)
+                dX[self._argmax, np.arange(m)[:, None], np.arange(c)[None, :]] = dp
+        return dx
+
+    def class_activation_map(self, W: np.ndarray) -> np.ndarray:
+        """``cam = a W`` for the last forward's input ``a`` and a dense layer's ``W``.
+
+        Parameters
+        ----------
+        W : ndarray of shape (c, n_classes)
+            The weights of the dense layer that reads the pooled vector.
+
+        Returns
+        -------
+        cam : ndarray of shape (T, m, n_classes) or (m, h, w, n_classes)
+            ``cam[t, i, k] = a[t, i] . W[:, k]``, 0 at padded steps; for each sequence,
+            ``mean_{t < T_i} cam[t, i] + b`` is the dense layer's output.
+        """
+        if self.mode != "avg":
+            raise ValueError("A class activation map needs mode='avg' (Zhou et al. 2016).")
+        if self.last_input is None:
+            raise ValueError("No input yet: call forward first.")
+        a = self.last_input
+        X = a.data if isinstance(a, SequenceBatch) else a
+        cam = X @ W
+        if isinstance(a, SequenceBatch) and not a.full.all():
+            cam[~a.mask] = 0
+        return cam

@@ -5,7 +5,7 @@ import pytest
 from scipy.signal import correlate
 
 from sknnedu.nn.initializers import RELU_FAMILY
-from sknnedu.nn.sequence_conv import Conv1D, init_conv1d, same_padding
+from sknnedu.nn.sequence_conv import Conv1D, GlobalPool, init_conv1d, same_padding
 from sknnedu.nn.sequences import SequenceBatch
 
 LENGTHS = [7, 4, 1]
@@ -285,3 +285,170 @@ def test_init_conv1d(activation):
     r = np.sqrt(6 / 40) if activation in RELU_FAMILY else np.sqrt(6 / (40 + 80))
     assert np.abs(W).max() <= r
     assert np.abs(W).max() > 0.9 * r
+
+
+# ---------------------------------------------------------------------- GlobalPool
+
+
+def pool_loops(X, lengths, mode):
+    """Mean or max over each sequence's valid steps, a loop over sequences and channels."""
+    T, m, c = X.shape
+    out = np.zeros((m, c))
+    for i in range(m):
+        for j in range(c):
+            steps = [X[t, i, j] for t in range(lengths[i])]
+            if steps:
+                out[i, j] = sum(steps) / len(steps) if mode == "avg" else max(steps)
+    return out
+
+
+@pytest.mark.parametrize("mode", ["avg", "max"])
+@pytest.mark.parametrize("fill", [0.0, 1e9, np.inf, np.nan])
+def test_global_pool_sequences_match_loops(mode, fill):
+    rng = np.random.default_rng(10)
+    batch = ragged_batch(rng, [7, 4, 1, 0], 3, fill=fill)
+    clean = np.where(batch.mask[:, :, None], batch.data, 0.0)
+    pool = GlobalPool(mode)
+    out = pool.forward(batch)
+    assert out.shape == (4, 3)
+    assert pool.last_input is batch
+    np.testing.assert_allclose(out, pool_loops(clean, batch.lengths, mode), rtol=1e-12,
+                               atol=1e-15)
+    np.testing.assert_array_equal(out[3], 0)  # a sequence of length 0 pools to 0
+    dx = pool.backward(rng.standard_normal((4, 3)))
+    assert dx.shape == (7, 4, 3)
+    assert np.all(np.isfinite(dx)) and np.all(dx[~batch.mask] == 0)
+
+
+@pytest.mark.parametrize("mode", ["avg", "max"])
+def test_global_pool_images_match_loops(mode):
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((2, 3, 4, 5))
+    out = GlobalPool(mode).forward(X)
+    expected = np.array([[(np.mean if mode == "avg" else np.max)(X[i, :, :, j])
+                          for j in range(5)] for i in range(2)])
+    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-15)
+
+
+def pool_numerical_gradient(pool, X, R, data, eps=1e-6):
+    g = np.zeros_like(data)
+    it = np.nditer(data, flags=["multi_index"])
+    for _ in it:
+        idx = it.multi_index
+        old = data[idx]
+        data[idx] = old + eps
+        plus = float(np.sum(pool.forward(X) * R))
+        data[idx] = old - eps
+        minus = float(np.sum(pool.forward(X) * R))
+        data[idx] = old
+        g[idx] = (plus - minus) / (2 * eps)
+    return g
+
+
+@pytest.mark.parametrize("mode", ["avg", "max"])
+@pytest.mark.parametrize("images", [False, True])
+def test_global_pool_gradients(mode, images):
+    rng = np.random.default_rng(12)
+    if images:
+        X = rng.standard_normal((2, 3, 2, 3))  # distinct values: the max is unique
+        data, valid = X, np.ones(X.shape, dtype=bool)
+    else:
+        X = ragged_batch(rng, [5, 3, 1], 3)
+        data, valid = X.data, np.broadcast_to(X.mask[:, :, None], X.data.shape)
+    pool = GlobalPool(mode)
+    R = rng.standard_normal((data.shape[0] if images else 3, 3))
+    pool.forward(X)
+    dx = pool.backward(R).copy()
+    numeric = pool_numerical_gradient(pool, X, R, data) * valid
+    assert dx.shape == data.shape
+    assert rel_error(dx, numeric) < 1e-6
+
+
+def test_global_pool_max_tie_sends_gradient_to_one_step():
+    X = np.zeros((3, 1, 2))
+    X[:, 0, 0] = [1.0, 5.0, 5.0]
+    pool = GlobalPool("max")
+    out = pool.forward(SequenceBatch(X, np.array([3])))
+    np.testing.assert_array_equal(out, [[5.0, 0.0]])
+    dx = pool.backward(np.array([[2.0, 3.0]]))
+    assert dx[:, 0, 0].sum() == 2.0 and np.count_nonzero(dx[:, 0, 0]) == 1
+    assert dx[:, 0, 1].sum() == 3.0 and np.count_nonzero(dx[:, 0, 1]) == 1
+
+
+@pytest.mark.parametrize("mode", ["avg", "max"])
+def test_global_pool_alone_equals_padded(mode):
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((3, 1, 4))
+    pool = GlobalPool(mode)
+    alone = pool.forward(SequenceBatch(x.copy(), np.array([3]))).copy()
+    dx_alone = pool.backward(np.ones((1, 4))).copy()
+    batch = ragged_batch(rng, [6, 3], 4, fill=50.0)
+    batch.data[:3, 1] = x[:, 0]
+    batch.data[3:, 1] = 99.0
+    np.testing.assert_allclose(pool.forward(batch)[1], alone[0], rtol=1e-15)
+    dx = pool.backward(np.ones((2, 4)))
+    np.testing.assert_allclose(dx[:3, 1], dx_alone[:, 0], rtol=1e-15)
+    assert np.all(dx[3:, 1] == 0)
+
+
+@pytest.mark.parametrize("mode", ["avg", "max"])
+def test_global_pool_keeps_float32(mode):
+    rng = np.random.default_rng(14)
+    batch = ragged_batch(rng, LENGTHS, 3, dtype=np.float32)
+    pool = GlobalPool(mode)
+    assert pool.forward(batch).dtype == np.float32
+    assert pool.backward(np.ones((3, 3), dtype=np.float32)).dtype == np.float32
+    images = rng.standard_normal((2, 3, 3, 2)).astype(np.float32)
+    assert pool.forward(images).dtype == np.float32
+    assert pool.backward(np.ones((2, 2), dtype=np.float32)).dtype == np.float32
+
+
+def test_class_activation_map_averages_to_the_dense_output():
+    rng = np.random.default_rng(15)
+    batch = ragged_batch(rng, LENGTHS, 3, fill=8.0)
+    W, b = rng.standard_normal((3, 2)), rng.standard_normal(2)
+    pool = GlobalPool("avg")
+    y = pool.forward(batch) @ W + b
+    cam = pool.class_activation_map(W)
+    assert cam.shape == (7, 3, 2)
+    assert np.all(cam[~batch.mask] == 0)
+    for i, L in enumerate(LENGTHS):
+        np.testing.assert_allclose(cam[:L, i].mean(axis=0) + b, y[i], rtol=1e-13)
+    images = rng.standard_normal((2, 3, 3, 3))
+    y = pool.forward(images) @ W
+    np.testing.assert_allclose(pool.class_activation_map(W).mean(axis=(1, 2)), y, rtol=1e-13)
+    with pytest.raises(ValueError, match="mode='avg'"):
+        GlobalPool("max").class_activation_map(W)
+
+
+def test_global_pool_validation():
+    with pytest.raises(ValueError, match="'avg' or 'max'"):
+        GlobalPool("sum")
+    with pytest.raises(ValueError, match="SequenceBatch"):
+        GlobalPool().forward(np.zeros((3, 4)))
+
+
+def test_conv_then_pool_gradient():
+    """Conv1D -> GlobalPool('max') -> sum: the chain's input gradient by finite differences."""
+    rng = np.random.default_rng(16)
+    batch = ragged_batch(rng, [5, 3, 1], 2)
+    conv, pool = layer(rng, 3, 2, 3, activation="tanh"), GlobalPool("max")
+    R = rng.standard_normal((3, 3))
+
+    def J():
+        return float(np.sum(pool.forward(conv.forward(batch)) * R))
+
+    J()
+    dx = conv.backward(pool.backward(R)).copy()
+    numeric = np.zeros_like(dx)
+    eps = 1e-6
+    for t, i, j in zip(*np.nonzero(np.broadcast_to(batch.mask[:, :, None], dx.shape)),
+                       strict=True):
+        old = batch.data[t, i, j]
+        batch.data[t, i, j] = old + eps
+        plus = J()
+        batch.data[t, i, j] = old - eps
+        minus = J()
+        batch.data[t, i, j] = old
+        numeric[t, i, j] = (plus - minus) / (2 * eps)
+    assert rel_error(dx, numeric) < 1e-6
