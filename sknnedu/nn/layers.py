@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activations import ACTIVATIONS, DERIVATIVES, LEAKY_SLOPE
+from .activations import ACTIVATIONS, DERIVATIVES, HIDDEN_ACTIVATIONS, LEAKY_SLOPE, check_activation
 
 
 class Layer:
@@ -166,6 +166,10 @@ class Dropout(Layer):
     ``1 / (1 - p)``, so ``E[a] = a_prev`` and prediction needs no rescaling.
     Backward: ``da_prev = da * mask``.
 
+    On a :class:`~sknnedu.nn.sequences.SequenceBatch` ``(T, m, c)`` the mask is drawn over
+    the data's shape and is 0 at padded steps, which so stay 0 going forward and backward;
+    the output is a ``SequenceBatch`` of the same lengths.
+
     Parameters
     ----------
     p : float in [0, 1)
@@ -179,16 +183,19 @@ class Dropout(Layer):
         self.rng = rng
         self.mask = None
 
-    def forward(self, a_prev: np.ndarray, training: bool = False) -> np.ndarray:
+    def forward(self, a_prev, training: bool = False):
         """``a_prev * mask`` when training, ``a_prev`` itself otherwise."""
         if not training or self.p == 0:
             self.mask = None
             return a_prev
+        batch, x = _sequence_data(a_prev)
         # drawn in float64 whatever the dtype of a_prev, so that float32 and float64
         # input keep the same units for the same seed
-        keep = self.rng.random(a_prev.shape) >= self.p
-        self.mask = keep * a_prev.dtype.type(1.0 / (1.0 - self.p))
-        return a_prev * self.mask
+        keep = self.rng.random(x.shape) >= self.p
+        if batch is not None and not batch.full.all():
+            keep &= batch.mask[:, :, None]
+        self.mask = keep * x.dtype.type(1.0 / (1.0 - self.p))
+        return _as_input(x * self.mask, batch)
 
     def backward(self, da: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         """``da_prev = da * mask``."""
@@ -197,6 +204,82 @@ class Dropout(Layer):
         if self.mask is not None:
             da *= self.mask
         return da
+
+
+class Activation(Layer):
+    """An activation on its own, elementwise: ``a = g(a_prev)``.
+
+    For ``g`` after a layer that applies none (a normalisation, a residual branch); a
+    :class:`Dense` layer applies its own. Backward, as everywhere in the core, with the
+    derivative written in terms of the output ``a = g(z)`` (:mod:`sknnedu.nn.activations`)
+    and applied to ``da`` in place::
+
+        da_prev = da * g'(a_prev)
+
+    On a :class:`~sknnedu.nn.sequences.SequenceBatch` ``(T, m, c)`` the output is a
+    ``SequenceBatch`` whose padded steps are set back to 0 (``g(0)`` need not be 0:
+    ``sigmoid(0) = 1/2``), and ``da`` is zeroed there.
+
+    Parameters
+    ----------
+    activation : str
+        A key of :data:`sknnedu.nn.activations.ACTIVATIONS`; training through it needs
+        one of :data:`~sknnedu.nn.activations.DERIVATIVES`.
+    slope : float
+        gamma of ``'leakyrelu'``.
+    """
+
+    def __init__(self, activation: str, slope: float = LEAKY_SLOPE) -> None:
+        self.activation = check_activation(activation, what="activation of an Activation layer")
+        self.slope = slope
+        self._out = None
+        # elementwise: flops stays 0 (no matrix product, so no BLAS threads to decide)
+
+    def forward(self, a_prev, training: bool = False):
+        """``g(a_prev)``, the input's shape and dtype, into a buffer reused between batches
+        (``a_prev`` itself for ``'identity'``, unless padded steps need zeroing)."""
+        batch, x = _sequence_data(a_prev)
+        self._padded = None if batch is None or batch.full.all() else ~batch.mask
+        if self.activation == "identity" and self._padded is None:
+            self.a = x
+            return a_prev
+        self._out = reuse(self._out, (x.size,), x.dtype)
+        out = self._out[: x.size].reshape(x.shape)
+        np.copyto(out, x)
+        ACTIVATIONS[self.activation](out, self.slope)
+        if self._padded is not None:
+            out[self._padded] = 0
+        self.a = out
+        return _as_input(out, batch)
+
+    def backward(self, da: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        """``da * g'``, in place in ``da``, 0 at padded steps."""
+        if not need_input_grad:
+            return None
+        if self.activation not in DERIVATIVES:
+            raise ValueError(
+                f"The activation {self.activation!r} has no derivative, so nothing can be "
+                f"trained through it; use one of {list(HIDDEN_ACTIVATIONS)}.")
+        DERIVATIVES[self.activation](self.a, da, self.slope)
+        if self._padded is not None:
+            da[self._padded] = 0
+        return da
+
+
+def _sequence_data(a_prev) -> tuple:
+    """``(batch, data)``: the :class:`~sknnedu.nn.sequences.SequenceBatch` and its data, or
+    ``(None, a_prev)`` for an array. Imported here, not at the top: sequences imports
+    this module."""
+    from .sequences import SequenceBatch
+
+    if isinstance(a_prev, SequenceBatch):
+        return a_prev, a_prev.data
+    return None, a_prev
+
+
+def _as_input(out: np.ndarray, batch):
+    """``out`` as a ``SequenceBatch`` of ``batch``'s lengths, or the array itself."""
+    return out if batch is None else type(batch)(out, batch.lengths)
 
 
 class Rescale(Layer):
