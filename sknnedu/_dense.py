@@ -12,7 +12,7 @@ from sklearn.utils.validation import validate_data
 
 from .engine import BaseNetwork
 from .nn.initializers import INITIALIZERS, resolve_init
-from .nn.layers import Dense
+from .nn.layers import Dense, Dropout
 from .nn.losses import OUTPUT_LOSSES
 
 REGRESSION_LOSSES = ("squared_error", "poisson", "absolute_error", "huber")
@@ -48,10 +48,8 @@ class _DenseNetwork(BaseNetwork):
             units, self.hidden_activations_, self.activation, self.init, rng, X.dtype)
 
     def _build_layers(self, dropout: float = 0.0, rng=None) -> list:
-        acts = self.hidden_activations_ + ["identity"]  # g[L] is the network's
-        layers = [Dense(W, b, act, self.negative_slope)
-                  for W, b, act in zip(self.coefs_, self.intercepts_, acts)]
-        return self._with_dropout(layers, len(self.hidden_activations_), dropout, rng)
+        return dense_head(self.coefs_, self.intercepts_, self.hidden_activations_,
+                          self.negative_slope, dropout, rng)
 
 
 def init_dense(units: list[int], hidden_activations: list[str], activation: str, init: str,
@@ -71,3 +69,25 @@ def init_dense(units: list[int], hidden_activations: list[str], activation: str,
     return coefs, intercepts
 
 
+
+
+def dense_head(coefs: list[np.ndarray], intercepts: list[np.ndarray],
+               hidden_activations: list[str], slope: float, dropout: float = 0.0, rng=None,
+               on_input: bool = False) -> list:
+    """The dense layers over ``coefs`` and ``intercepts`` (by reference): the one dense head.
+
+    ``z[l] = a[l-1] W[l] + b[l]``; the hidden layers apply ``hidden_activations``, the last
+    layer outputs ``z[L]`` (the network applies ``g[L]``). With ``dropout``, a
+    :class:`~sknnedu.nn.layers.Dropout` after every hidden layer, and (``on_input``) before
+    the first layer too, as the convolutional and sequence bodies use it on their readout.
+    """
+    acts = list(hidden_activations) + ["identity"]  # g[L] is the network's
+    layers = [Dense(W, b, act, slope) for W, b, act in zip(coefs, intercepts, acts)]
+    if not dropout:
+        return layers
+    out = [Dropout(dropout, rng)] if on_input else []
+    for i, layer in enumerate(layers):
+        out.append(layer)
+        if i < len(hidden_activations):
+            out.append(Dropout(dropout, rng))
+    return out

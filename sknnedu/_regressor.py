@@ -233,6 +233,10 @@ default='relu'
     def _loss_name(self) -> str:
         return self.loss
 
+    def _target_dtype(self, y: np.ndarray) -> np.ndarray:
+        """Validated y of a body that checks y itself: numbers (strings of numbers as float)."""
+        return y if y.dtype.kind in "biuf" else y.astype(np.float64)
+
     def _targets(self, y, dtype, incremental: bool, first_pass: bool):
         """y -> Y of shape (n, n_outputs) in the dtype of X."""
         y = np.asarray(y, dtype=dtype)

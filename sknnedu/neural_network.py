@@ -321,6 +321,10 @@ default='relu'
     def _loss_name(self) -> str:
         return "log_loss" if self._y_type == "multiclass" else "binary_log_loss"
 
+    def _target_dtype(self, y: np.ndarray) -> np.ndarray:
+        """Validated y of a body that checks y itself: labels of any dtype, as they are."""
+        return y
+
     def _targets(self, y, dtype, incremental: bool, first_pass: bool, classes=None):
         """Labels -> 0/1 targets Y of shape (n, n_outputs); classes_ on the first pass."""
         if y.ndim == 2 and y.shape[1] == 1:

@@ -1,7 +1,8 @@
 """RNNClassifier and RNNRegressor: recurrent networks for sequences of any length.
 
-Each says only what is its own (the sequence input, the recurrent layers and their
-fitted arrays); the targets, output and loss are NNClassifier's and NNRegressor's, and
+Each is a target and a body: the targets, output and loss are NNClassifier's and
+NNRegressor's, the sequence input and dense head :mod:`sknnedu._sequence`'s, the recurrent
+layers and their fitted arrays this module's :class:`_RecurrentBody`; and
 training (every solver, early stopping, weights, dropout, ``partial_fit``,
 ``warm_start``, divergence, clipping, diagnostics) is the engine's. The math lives in
 :mod:`sknnedu.nn.recurrent` and :mod:`sknnedu.nn.sequences`.
@@ -10,40 +11,23 @@ training (every solver, early stopping, weights, dropout, ``partial_fit``,
 from __future__ import annotations
 
 import numpy as np
-from sklearn.utils.validation import check_array, check_consistent_length
 
-from .engine import _integer, _real
-from .neural_network import NNClassifier, NNRegressor, init_dense
-from .nn.embedding import Embedding, init_embedding
-from .nn.layers import Dense, Dropout
-from .nn.losses import OUTPUT_LOSSES
+from ._params import _integer
+from ._sequence import _SequenceBody, set_params
+from .neural_network import NNClassifier, NNRegressor
 from .nn.recurrent import GATES, Readout, Recurrent, init_recurrent
-from .nn.sequences import Standardize, step_moments
-from .sequence_input import validate_sequences, validate_token_ids
 
 CELLS = tuple(sorted(GATES))
 READOUTS = ("last", "mean")
 
 
-class _RecurrentNetwork:
-    """What RNNClassifier and RNNRegressor share: sequences in, recurrent layers first.
+class _RecurrentBody(_SequenceBody):
+    """The recurrent body: recurrent layers over the steps, then a readout of their states.
 
-    A mixin placed before NNClassifier / NNRegressor, whose hooks it overrides.
+    The hooks of :mod:`sknnedu._sequence`; everything else about sequences is there.
     """
 
-    _param_attrs = ("input_weights_", "recurrent_weights_", "recurrent_intercepts_",
-                    "coefs_", "intercepts_")
-    #: sequences predicted at a time: memory O(chunk * T * h)
-    _predict_chunk = 256
-
-    def _params(self) -> list[np.ndarray]:
-        """The lists of ``_param_attrs``, then ``embeddings_`` (one array) when there is one."""
-        params = super()._params()
-        if getattr(self, "embeddings_", None) is not None:
-            params.append(self.embeddings_)
-        return params
-
-    # ------------------------------------------------------------- parameters
+    _body_attrs = ("input_weights_", "recurrent_weights_", "recurrent_intercepts_")
 
     def _recurrent_spec(self) -> list[tuple[int, str]]:
         """recurrent_layers as ``(units, cell)`` pairs, validated."""
@@ -73,74 +57,26 @@ class _RecurrentNetwork:
             raise ValueError("recurrent_layers must name at least one recurrent layer.")
         return layers
 
-    def _check_own_params(self) -> None:
-        super()._check_own_params()
+    def _check_body_params(self) -> None:
         self._recurrent_spec()
         self._need(isinstance(self.bidirectional, (bool, np.bool_)), "bidirectional",
                    "True or False")
         self._need(self.readout in READOUTS, "readout", f"one of {list(READOUTS)}")
-        self._need(self.clip_norm is None or (_real(self.clip_norm) and self.clip_norm > 0),
-                   "clip_norm", "None or a float > 0")
-        self._need(self.embedding_dim is None or (_integer(self.embedding_dim)
-                                                  and self.embedding_dim >= 1),
-                   "embedding_dim", "None or an int >= 1")
 
-    # ----------------------------------------------------------------- input
+    def _body_architecture(self) -> tuple:
+        return self._recurrent_spec(), bool(self.bidirectional), self.readout
 
-    def _validate_ids_or_sequences(self, X, reset: bool):
-        """Token ids (``embedding_dim`` set) or feature sequences, as :class:`Sequences`."""
-        if self.embedding_dim is not None:
-            return validate_token_ids(self, X, reset=reset)
-        return validate_sequences(self, X, reset=reset)
-
-    def _validate_X_y(self, X, y, reset: bool):
-        seqs = self._validate_ids_or_sequences(X, reset=reset)
-        if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target "
-                             "y is None.")
-        y = check_array(y, ensure_2d=False, dtype=None, input_name="y",
-                        ensure_all_finite=True)
-        check_consistent_length(np.empty(len(seqs)), y)
-        if isinstance(self, NNRegressor) and y.dtype.kind not in "biuf":
-            y = y.astype(np.float64)
-        return seqs, y
-
-    def _validate_X(self, X):
-        return self._validate_ids_or_sequences(X, reset=False)
-
-    # ---------------------------------------------------------- architecture
-
-    def _architecture(self) -> tuple:
-        return (self.embedding_dim, self._recurrent_spec(), bool(self.bidirectional),
-                self.readout, self._hidden_layers(),
-                OUTPUT_LOSSES[self._loss_name()].activation)
-
-    def _fitted_architecture(self) -> tuple:
+    def _fitted_body_architecture(self) -> tuple:
         D = 2 if self.bidirectional_ else 1
         spec = [(W.shape[0], c) for W, c in zip(self.recurrent_weights_[::D], self.cells_)]
-        embedding = getattr(self, "embeddings_", None)
-        return (None if embedding is None else embedding.shape[1], spec, self.bidirectional_,
-                self.readout_,
-                [(c.shape[1], a) for c, a in zip(self.coefs_, self.hidden_activations_)],
-                self.out_activation_)
+        return spec, self.bidirectional_, self.readout_
 
-    def _initialize_params(self, X, Y, rng, sample_weight=None) -> None:
+    def _init_body(self, n_in: int, rng, dtype) -> tuple[int, int]:
         spec = self._recurrent_spec()
         D = 2 if self.bidirectional else 1
         self.cells_ = [cell for _, cell in spec]
         self.bidirectional_, self.readout_ = bool(self.bidirectional), self.readout
         self.input_weights_, self.recurrent_weights_, self.recurrent_intercepts_ = [], [], []
-        dtype = self._float_dtype(X)
-        n_in = X.n_features
-        for name in ("embeddings_", "vocabulary_size_", "input_mean_", "input_scale_"):
-            vars(self).pop(name, None)
-        if self.embedding_dim is None:
-            self._fit_input_scale(X, sample_weight, dtype)
-        if self.embedding_dim is not None:  # ids 0 .. the largest seen; at least 0 and 1
-            self.vocabulary_size_ = max(int(X.steps.max(initial=0)) + 1, 2)
-            self.embeddings_ = init_embedding(self.vocabulary_size_, self.embedding_dim, rng,
-                                              dtype)
-            n_in = self.embedding_dim
         for units, cell in spec:
             for _ in range(D):
                 W_x, W_h, b = init_recurrent(n_in, units, cell, rng, dtype)
@@ -148,77 +84,18 @@ class _RecurrentNetwork:
                 self.recurrent_weights_.append(W_h)
                 self.recurrent_intercepts_.append(b)
             n_in = D * units
-        hidden = self._hidden_layers()
-        self.hidden_activations_ = [act for _, act in hidden]
-        self.n_outputs_ = Y.shape[1]
-        self.out_activation_ = OUTPUT_LOSSES[self._loss_name()].activation
-        units = [n_in] + [size for size, _ in hidden] + [Y.shape[1]]
-        self.n_layers_ = len(spec) + len(units) + (self.embedding_dim is not None)
-        self.coefs_, self.intercepts_ = init_dense(
-            units, self.hidden_activations_, self.activation, self.init, rng, dtype)
+        return n_in, len(spec)
 
-    def _build_layers(self, dropout: float = 0.0, rng=None) -> list:
+    def _body_layers(self, dropout: float = 0.0, rng=None) -> list:
         D = 2 if self.bidirectional_ else 1
-        embedding = getattr(self, "embeddings_", None)
-        layers = [] if embedding is None else [Embedding(embedding)]
-        if getattr(self, "input_mean_", None) is not None:
-            layers.append(Standardize(self.input_mean_, self.input_scale_))
+        layers = []
         for k, cell in enumerate(self.cells_):
             params = []
             for d in range(k * D, (k + 1) * D):
                 params += [self.input_weights_[d], self.recurrent_weights_[d],
                            self.recurrent_intercepts_[d]]
             layers.append(Recurrent(params, cell))
-        layers.append(Readout(self.readout_, D))
-        acts = self.hidden_activations_ + ["identity"]  # g[L] is the network's
-        dense = [Dense(W, b, act, self.negative_slope)
-                 for W, b, act in zip(self.coefs_, self.intercepts_, acts)]
-        if dropout:  # on the dense head: its input (the readout) and its hidden layers
-            dense = [Dropout(dropout, rng)] + self._with_dropout(
-                dense, len(self.hidden_activations_), dropout, rng)
-        return layers + dense
-
-    def _fit_input_scale(self, X, sample_weight, dtype) -> None:
-        """``input_mean_`` and ``input_scale_``: each feature's weighted mean and standard
-        deviation over every valid training step (a constant feature keeps scale 1)."""
-        mean, std = step_moments(X, sample_weight)
-        if not (np.isfinite(mean).all() and np.isfinite(std).all()):
-            raise ValueError("The features of X are too large to standardise (their mean or "
-                             "spread overflows float64); rescale X.")
-        std[~(std > np.finfo(dtype).tiny * 1e3)] = 1.0  # no division by ~0
-        self.input_mean_, self.input_scale_ = mean.astype(dtype), std.astype(dtype)
-
-    def _batch_size(self, n: int) -> int:
-        """``'auto'``: ``min(32, n)`` sequences (32 as measured; no warning for small data)."""
-        return min(32, n) if self.batch_size == "auto" else super()._batch_size(n)
-
-    # ------------------------------------------------------------ prediction
-
-    def _forward(self, X) -> np.ndarray:
-        """``a[L]`` with the sequences taken in order of length (little padding per chunk),
-        returned in the caller's order."""
-        order = np.argsort(X.lengths, kind="stable")
-        P = super()._forward(X.take(order))
-        out = np.empty_like(P)
-        out[order] = P
-        return out
-
-    def _batch_order(self, order: np.ndarray, batch_size: int, X) -> np.ndarray:
-        """Training batches of similar lengths: within each run of ``16 * batch_size``
-        shuffled rows, sort by length, so a batch is padded little and stays random."""
-        lengths = X.lengths[order]
-        block = 16 * batch_size
-        out = order.copy()
-        for start in range(0, len(order), block):  # a loop over blocks of batches
-            stop = start + block
-            out[start:stop] = order[start:stop][np.argsort(lengths[start:stop], kind="stable")]
-        return out
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
-        tags.input_tags.three_d_array = True
-        return tags
+        return layers + [Readout(self.readout_, D)]
 
 
 _PARAMS_DOC = """
@@ -320,13 +197,6 @@ t_, loss_, best_loss_, best_validation_score_, n_layers_, n_outputs_, out_activa
 """
 
 
-def _set_params(self, params: dict) -> None:
-    """``self.name = value`` for every parameter of ``__init__``, as scikit-learn asks."""
-    for name, value in params.items():
-        if name not in ("self", "__class__"):
-            setattr(self, name, value)
-
-
 #: chosen by measurement on GunPoint, ItalyPowerDemand and JapaneseVowels
 #: (benchmarks/bench_sequences.py --variants; the README lists what else was measured)
 _DEFAULTS = dict(recurrent_layers=(32,), cell="gru", bidirectional=True, readout="last",
@@ -334,7 +204,7 @@ _DEFAULTS = dict(recurrent_layers=(32,), cell="gru", bidirectional=True, readout
                  n_iter_no_change=50)
 
 
-class RNNClassifier(_RecurrentNetwork, NNClassifier):
+class RNNClassifier(_RecurrentBody, NNClassifier):
     __doc__ = """Recurrent network classifier (sequence to one label), BPTT in numpy.
 
     Reads each sequence step by step with recurrent layers (:mod:`sknnedu.nn.recurrent`),
@@ -369,10 +239,10 @@ class RNNClassifier(_RecurrentNetwork, NNClassifier):
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=50,
                  max_fun=15000, init="glorot", class_weight=None, dropout=0.0, rho=0.9,
                  negative_slope=0.01, embedding_dim=None):
-        _set_params(self, locals())
+        set_params(self, locals())
 
 
-class RNNRegressor(_RecurrentNetwork, NNRegressor):
+class RNNRegressor(_RecurrentBody, NNRegressor):
     __doc__ = """Recurrent network regressor (sequence to one value or vector), BPTT in numpy.
 
     The recurrent layers and readout of :class:`RNNClassifier` with the output and the
@@ -404,5 +274,5 @@ class RNNRegressor(_RecurrentNetwork, NNRegressor):
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=50, max_fun=15000, init="glorot", dropout=0.0, rho=0.9,
                  negative_slope=0.01, huber_delta=1.0, embedding_dim=None):
-        _set_params(self, locals())
+        set_params(self, locals())
 

@@ -274,5 +274,7 @@ def validate_token_ids(estimator, X, *, reset: bool) -> Sequences:
             del estimator.feature_names_in_
     else:  # ids beyond fit's vocabulary are unseen tokens (the steps are this call's copy)
         steps = seqs.steps
-        steps[steps >= estimator.vocabulary_size_] = UNKNOWN
+        unseen = steps >= estimator.vocabulary_size_
+        seqs.n_unseen_ids = int(unseen.sum())  # warm_start / partial_fit warn about them
+        steps[unseen] = UNKNOWN
     return seqs
