@@ -65,8 +65,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layers import Layer
+from .layers import Dropout, Layer
+from .normalization import LayerNorm
 from .recurrent import _buffer
+from .residual import Fork, Join
+from .sequence_conv import Conv1D
 from .sequences import SequenceBatch, Sequences
 
 
@@ -349,3 +352,137 @@ def init_attention(d: int, rng, dtype) -> list[np.ndarray]:
     W_o = rng.uniform(-1 / np.sqrt(d), 1 / np.sqrt(d), (d, d))
     return [np.ascontiguousarray(a, dtype=dtype)
             for a in (W_qkv, np.zeros(3 * d), W_o, np.zeros(d))]
+
+
+#: The arrays of one encoder layer, in the order of :func:`init_encoder_layer`.
+ENCODER_PARAMS = ("W_qkv", "b_qkv", "W_o", "b_o", "W_1", "b_1", "W_2", "b_2",
+                  "gamma_1", "beta_1", "gamma_2", "beta_2")
+
+
+def encoder_layer(params, n_heads: int, norm_first: bool = False, activation: str = "relu",
+                  dropout: float = 0.0, rng: np.random.Generator | None = None, *,
+                  causal: bool = False, eps: float = 1e-5) -> list[Layer]:
+    """One Transformer encoder layer as a flat list of layers, applied in order.
+
+    Post-norm (``norm_first=False``, Vaswani et al. and torch's default)::
+
+        x = LN_1(x + Drop(MHSA(x)))
+        x = LN_2(x + Drop(FF(x)))
+
+    Pre-norm (``norm_first=True``; trains deep stacks more easily, and a stack of them
+    wants one more :class:`~sknnedu.nn.normalization.LayerNorm` at its end, as torch's
+    ``nn.TransformerEncoder(norm=...)``)::
+
+        x = x + Drop(MHSA(LN_1(x)))
+        x = x + Drop(FF(LN_2(x)))
+
+    with the position-wise feed-forward network, the same two-layer network at every
+    step (two :class:`~sknnedu.nn.sequence_conv.Conv1D` of kernel size 1)::
+
+        FF(x) = Drop(g(x W_1 + b_1)) W_2 + b_2        (T, m, d) -> (T, m, d_ff) -> (T, m, d)
+
+    Each ``x + ...`` is a :class:`~sknnedu.nn.residual.Fork` before the branch and a
+    :class:`~sknnedu.nn.residual.Join` after it. Dropout is where torch's
+    ``nn.TransformerEncoderLayer`` puts it: on the attention weights, after the attention,
+    after ``g`` inside ``FF`` and after ``FF``; with ``dropout = 0`` no dropout layer is made.
+
+    Parameters
+    ----------
+    params : dict or sequence of 12 ndarrays
+        Keyed by, or in the order of, :data:`ENCODER_PARAMS` (:func:`init_encoder_layer`)::
+
+            W_qkv (d, 3 d), b_qkv (3 d,), W_o (d, d), b_o (d,)        attention
+            W_1 (1, d, d_ff), b_1 (d_ff,), W_2 (1, d_ff, d), b_2 (d,)  feed-forward
+            gamma_1, beta_1, gamma_2, beta_2 (d,)                      the two LayerNorms
+
+        The layers hold references to them (the estimator's fitted arrays).
+    n_heads : int
+    norm_first : bool, default=False
+    activation : str, default='relu'
+        ``g`` of the feed-forward network, a key of
+        :data:`sknnedu.nn.activations.DERIVATIVES`.
+    dropout : float in [0, 1), default=0.0
+    rng : numpy.random.Generator, optional
+        Draws every dropout mask; needed when ``dropout > 0``.
+    causal : bool, default=False
+        Attention reads only the steps up to its own.
+    eps : float, default=1e-5
+        The LayerNorms' ``eps``, torch's ``layer_norm_eps``.
+
+    Returns
+    -------
+    layers : list of Layer
+        Input and output: :class:`~sknnedu.nn.sequences.SequenceBatch` ``(T, m, d)``.
+
+    Notes
+    -----
+    torch's ``nn.TransformerEncoderLayer(d, n_heads, dim_feedforward=d_ff,
+    dropout=dropout, activation=activation, norm_first=norm_first, batch_first=True)``
+    holds the same arrays::
+
+        self_attn.in_proj_weight  = W_qkv.T        self_attn.in_proj_bias  = b_qkv
+        self_attn.out_proj.weight = W_o.T          self_attn.out_proj.bias = b_o
+        linear1.weight = W_1[0].T  (d_ff, d)       linear1.bias = b_1
+        linear2.weight = W_2[0].T  (d, d_ff)       linear2.bias = b_2
+        norm1.weight = gamma_1    norm1.bias = beta_1
+        norm2.weight = gamma_2    norm2.bias = beta_2
+
+    called as ``layer(x, src_key_padding_mask=~mask.T)`` with ``x = data.transpose(1, 0, 2)``
+    (its output at padded steps is not 0; here it is).
+    """
+    if isinstance(params, dict):
+        missing = [name for name in ENCODER_PARAMS if name not in params]
+        if missing:
+            raise ValueError(f"params lacks {missing}; an encoder layer needs "
+                             f"{list(ENCODER_PARAMS)}.")
+        params = [params[name] for name in ENCODER_PARAMS]
+    if len(params) != len(ENCODER_PARAMS):
+        raise ValueError(f"params must be the {len(ENCODER_PARAMS)} arrays "
+                         f"{list(ENCODER_PARAMS)}; got {len(params)}.")
+    W_qkv, b_qkv, W_o, b_o, W_1, b_1, W_2, b_2, gamma_1, beta_1, gamma_2, beta_2 = params
+
+    def drop() -> list[Layer]:
+        return [Dropout(dropout, rng)] if dropout > 0 else []
+
+    attention = [MultiHeadSelfAttention(W_qkv, b_qkv, W_o, b_o, n_heads, causal=causal,
+                                        dropout=dropout, rng=rng), *drop()]
+    feed_forward = [Conv1D(W_1, b_1, activation=activation), *drop(),
+                    Conv1D(W_2, b_2), *drop()]
+    norm_1, norm_2 = LayerNorm(gamma_1, beta_1, eps), LayerNorm(gamma_2, beta_2, eps)
+    fork_1, fork_2 = Fork(), Fork()
+    if norm_first:
+        return [fork_1, norm_1, *attention, Join(fork_1),
+                fork_2, norm_2, *feed_forward, Join(fork_2)]
+    return [fork_1, *attention, Join(fork_1), norm_1,
+            fork_2, *feed_forward, Join(fork_2), norm_2]
+
+
+def init_encoder_layer(d: int, d_ff: int, rng, dtype) -> list[np.ndarray]:
+    """Initial arrays of an encoder layer, in the order of :data:`ENCODER_PARAMS`.
+
+    As torch's ``nn.TransformerEncoderLayer``: the attention as :func:`init_attention`;
+    each feed-forward layer torch's ``nn.Linear`` default, weight and bias
+    ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` (``fan_in = d`` for ``W_1``, ``d_ff`` for
+    ``W_2``); the LayerNorms ``gamma = 1``, ``beta = 0``.
+
+    Parameters
+    ----------
+    d, d_ff : int
+        Model width and the feed-forward network's hidden width (torch's
+        ``dim_feedforward``, 4 d in Vaswani et al.).
+    rng : numpy.random.RandomState or Generator
+    dtype : numpy dtype
+
+    Returns
+    -------
+    list of 12 ndarrays
+        ``W_qkv (d, 3 d), b_qkv (3 d,), W_o (d, d), b_o (d,), W_1 (1, d, d_ff), b_1 (d_ff,),
+        W_2 (1, d_ff, d), b_2 (d,), gamma_1, beta_1, gamma_2, beta_2 (d,)``.
+    """
+    def linear(fan_in: int, fan_out: int) -> list[np.ndarray]:
+        r = 1 / np.sqrt(fan_in)
+        return [rng.uniform(-r, r, (1, fan_in, fan_out)), rng.uniform(-r, r, fan_out)]
+
+    arrays = init_attention(d, rng, dtype) + linear(d, d_ff) + linear(d_ff, d)
+    arrays += [np.ones(d), np.zeros(d), np.ones(d), np.zeros(d)]
+    return [np.ascontiguousarray(a, dtype=dtype) for a in arrays]

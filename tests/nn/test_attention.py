@@ -5,10 +5,13 @@ import numpy as np
 import pytest
 
 from sknnedu.nn.attention import (
+    ENCODER_PARAMS,
     MultiHeadSelfAttention,
     attention_backward,
     attention_forward,
+    encoder_layer,
     init_attention,
+    init_encoder_layer,
 )
 from sknnedu.nn.sequences import SequenceBatch
 
@@ -272,3 +275,143 @@ def test_bad_shapes_and_heads_are_refused():
         MultiHeadSelfAttention(params[0][:, :12], *params[1:], n_heads=2)
     with pytest.raises(ValueError, match="needs rng"):
         MultiHeadSelfAttention(*params, n_heads=2, dropout=0.1)
+
+
+# ---------------------------------------------------------------- the encoder layer
+
+def _layer_norm(x, gamma, beta, eps=1e-5):
+    mu = x.mean(axis=-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(axis=-1, keepdims=True)
+    return (x - mu) / np.sqrt(var + eps) * gamma + beta
+
+
+def reference_encoder(x, params, H, norm_first):
+    """One sequence (T, d), written from the formulas of encoder_layer's docstring."""
+    W_qkv, b_qkv, W_o, b_o, W_1, b_1, W_2, b_2, g_1, be_1, g_2, be_2 = params
+
+    def mhsa(y):
+        return reference_mhsa(y, W_qkv, b_qkv, W_o, b_o, H, False)
+
+    def ff(y):
+        return np.maximum(y @ W_1[0] + b_1, 0) @ W_2[0] + b_2
+
+    if norm_first:
+        x = x + mhsa(_layer_norm(x, g_1, be_1))
+        return x + ff(_layer_norm(x, g_2, be_2))
+    x = _layer_norm(x + mhsa(x), g_1, be_1)
+    return _layer_norm(x + ff(x), g_2, be_2)
+
+
+def _encoder_params(d, d_ff, rng, dtype=np.float64):
+    """init_encoder_layer's arrays, every one moved off its start (gamma off 1, biases off 0)."""
+    return [(p + 0.3 * rng.standard_normal(p.shape)).astype(dtype)
+            for p in init_encoder_layer(d, d_ff, rng, dtype)]
+
+
+def run_forward(layers, a, training=False):
+    for layer in layers:
+        a = layer.forward(a, training)
+    return a
+
+
+def run_backward(layers, da):
+    for layer in reversed(layers):
+        da = layer.backward(da)
+    return da
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_encoder_layer_matches_the_reference_per_sequence(norm_first):
+    rng = np.random.default_rng(14)
+    params = _encoder_params(8, 12, rng)
+    batch = padded_batch(LENGTHS, 8, rng)
+    Y = run_forward(encoder_layer(params, 2, norm_first=norm_first), batch).data
+    for i, L in enumerate(LENGTHS):
+        ref = reference_encoder(batch.data[:L, i], params, 2, norm_first)
+        np.testing.assert_allclose(Y[:L, i], ref, rtol=1e-10, atol=1e-12)
+        assert not Y[L:, i].any()
+
+
+@pytest.mark.parametrize("norm_first, dropout", [(False, 0.0), (True, 0.0), (False, 0.2),
+                                                 (True, 0.2)])
+def test_encoder_layer_gradients(norm_first, dropout):
+    rng = np.random.default_rng(15)
+    d = 4
+    params = _encoder_params(d, 6, rng)
+    batch = padded_batch(LENGTHS, d, rng)
+    R = rng.standard_normal(batch.data.shape)
+
+    def build():  # the same seed: the same dropout masks at every evaluation
+        return encoder_layer(params, 2, norm_first=norm_first, dropout=dropout,
+                             rng=np.random.default_rng(3))
+
+    def loss():
+        return float(np.sum(run_forward(build(), batch, training=True).data * R))
+
+    layers = build()
+    run_forward(layers, batch, training=True)
+    dX = run_backward(layers, R.copy()).copy()
+    grads = [g.copy() for layer in layers for g in layer.grads]
+    assert len(grads) == 12
+    for p, g in zip([p for layer in layers for p in layer.params], grads):
+        assert rel_error(g, numerical_gradient(loss, p)) < 1e-6
+    assert rel_error(dX, numerical_gradient(loss, batch.data)) < 1e-6
+    assert not dX[~batch.mask].any()
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_encoder_padding_changes_nothing_and_length_zero_gives_no_nan(norm_first):
+    rng = np.random.default_rng(16)
+    d = 4
+    params = _encoder_params(d, 6, rng)
+    batch = padded_batch([3, 6, 0], d, rng)
+    alone = SequenceBatch(batch.data[:3, :1].copy(), np.array([3]))
+    results = []
+    for b in (alone, batch):
+        layers = encoder_layer(params, 2, norm_first=norm_first)
+        Y = run_forward(layers, b).data
+        assert np.isfinite(Y).all()
+        R = np.zeros_like(Y)
+        R[:3, 0] = np.arange(3 * d).reshape(3, d) / 10
+        if b is batch:
+            R[:, 2] = 1.0  # the empty sequence's gradient: ignored
+        dX = run_backward(layers, R)
+        assert np.isfinite(dX).all()
+        grads = [g.copy() for layer in layers for g in layer.grads]
+        results.append((Y[:3, 0].copy(), dX[:3, 0].copy(), grads))
+    assert not Y[:, 2].any() and not dX[:, 2].any()
+    (Y1, dX1, g1), (Y2, dX2, g2) = results
+    np.testing.assert_allclose(Y1, Y2, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(dX1, dX2, rtol=1e-12, atol=1e-13)
+    for a, b in zip(g1, g2):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
+
+
+def test_encoder_layer_float32_and_params_by_name():
+    rng = np.random.default_rng(17)
+    params = init_encoder_layer(8, 16, rng, np.float32)
+    assert all(p.dtype == np.float32 for p in params)
+    batch = padded_batch(LENGTHS, 8, rng, np.float32)
+    layers = encoder_layer(dict(zip(ENCODER_PARAMS, params)), 2, norm_first=True,
+                           dropout=0.1, rng=np.random.default_rng(0))
+    Y = run_forward(layers, batch, training=True).data
+    dX = run_backward(layers, np.ones_like(Y))
+    assert Y.dtype == dX.dtype == np.float32
+    assert all(g.dtype == np.float32 for layer in layers for g in layer.grads)
+    # a dict names the arrays; the layers hold them, in ENCODER_PARAMS order
+    held = [p for layer in layers for p in layer.params]
+    assert sorted(map(id, held)) == sorted(map(id, params))
+    with pytest.raises(ValueError, match="params lacks \\['W_2'\\]"):
+        encoder_layer({k: v for k, v in zip(ENCODER_PARAMS, params) if k != "W_2"}, 2)
+
+
+def test_init_encoder_layer_follows_torch():
+    rng = np.random.default_rng(18)
+    params = dict(zip(ENCODER_PARAMS, init_encoder_layer(16, 64, rng, np.float64)))
+    shapes = {k: v.shape for k, v in params.items()}
+    assert shapes == {"W_qkv": (16, 48), "b_qkv": (48,), "W_o": (16, 16), "b_o": (16,),
+                      "W_1": (1, 16, 64), "b_1": (64,), "W_2": (1, 64, 16), "b_2": (16,),
+                      "gamma_1": (16,), "beta_1": (16,), "gamma_2": (16,), "beta_2": (16,)}
+    assert np.abs(params["W_1"]).max() <= 1 / 4 and np.abs(params["b_1"]).max() <= 1 / 4
+    assert np.abs(params["W_2"]).max() <= 1 / 8 and params["b_2"].any()
+    assert (params["gamma_1"] == 1).all() and not params["beta_2"].any()
