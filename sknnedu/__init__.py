@@ -6,8 +6,9 @@ Two layers you can see in the tree:
   activations, initializers, losses, optimizers, layers, convolution and pooling,
   conv layers, recurrent layers and the network, in that reading order;
 - the scikit-learn estimators on top (:class:`NNClassifier`, :class:`NNRegressor`,
-  :class:`CNNClassifier`, :class:`ConvFeatureTransformer`, ...), trained by one loop,
-  :mod:`sknnedu.engine`, with the data sets, persistence, plotting and the CLI beside them.
+  :class:`CNNClassifier`, :class:`CNNRegressor`, :class:`ConvFeatureTransformer`, ...),
+  trained by one loop, :mod:`sknnedu.engine`, with the data sets, persistence, plotting
+  and the CLI beside them.
 
 The names below are loaded lazily (a module ``__getattr__``, PEP 562), so that
 ``import sknnedu.nn`` works on a machine without scikit-learn.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 #: public name -> the module (relative to this package) that defines it
 _LAZY = {
@@ -33,12 +34,17 @@ _LAZY = {
     "FILTERS": ".filters",
     "filter_bank": ".filters",
     "CNNClassifier": ".cnn",
+    "CNNRegressor": ".cnn",
     "ConvFeatureTransformer": ".feature_extraction",
     "gradient_check": ".gradcheck",
     "NNClassifier": ".neural_network",
     "NNRegressor": ".neural_network",
     "RNNClassifier": ".rnn",
     "RNNRegressor": ".rnn",
+    "SequenceCNNClassifier": ".sequence_cnn",
+    "SequenceCNNRegressor": ".sequence_cnn",
+    "TransformerClassifier": ".transformer",
+    "TransformerRegressor": ".transformer",
     "TextSequencer": ".text",
     "TrainingDivergedError": "._training_state",
 }
