@@ -6,17 +6,24 @@ What :class:`~sknnedu.RNNClassifier` and :class:`~sknnedu.RNNRegressor` accept a
   (torch's ``batch_first=True``, Keras);
 - a 2-D array ``(n, T)`` (or DataFrame): ``n`` univariate series, read as scikit-learn reads
   a table, so its width ``T`` is ``n_features_in_``;
-- a list of 2-D arrays ``(T_i, f)`` of any lengths (1-D arrays: univariate), used as they
-  are: no padding or truncation by the user.
+- a list of 2-D arrays ``(T_i, f)`` (1-D arrays: univariate), used as they are: a list is
+  always a list of sequences, whatever their lengths (all equal or not), never a table,
+  and no padding or truncation by the user;
+- a pandas Series of such arrays, and sktime's ``nested_univ`` DataFrame (one column per
+  channel, each cell a pandas Series): row ``i`` becomes the ``(T_i, channels)`` array of
+  its cells side by side.
 
 aeon and sktime store series as ``(n, channels, T)``: pass ``X.transpose(0, 2, 1)``, or a
-list of ``x.T``. Everything ends as a :class:`~sknnedu.nn.sequences.Sequences` in
-float64 or float32 (float32 stays float32).
+list of ``x.T``. Numbers of object dtype (a DataFrame with a bool column) are read as
+float64. Everything ends as a :class:`~sknnedu.nn.sequences.Sequences` in float64 or
+float32 (float32 stays float32). Raw texts are refused with a pointer to
+:class:`~sknnedu.TextSequencer`, whatever their container.
 """
 
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
@@ -33,14 +40,21 @@ def _float_dtype(dtype) -> np.dtype:
 
 
 def _check_values(a: np.ndarray, what: str) -> np.ndarray:
-    """``a`` as float32/float64, refusing complex, non-numeric and non-finite values."""
+    """``a`` as float32/float64, refusing complex, non-numeric and non-finite values.
+
+    Numbers of any other dtype, object included (a DataFrame with a bool column), are
+    converted to float64.
+    """
     if a.dtype.kind == "c":
         raise ValueError(f"Complex data not supported; {what} is complex.")
     if a.dtype.kind not in "biuf":
         try:
             a = a.astype(np.float64)
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"{what} must hold numbers; got dtype {a.dtype}: {exc}") from None
+            raise ValueError(
+                f"{what} must hold numbers; got dtype {a.dtype} with values that are not "
+                f"numbers ({exc}). Pass each sequence as an array of numbers, one row of "
+                "n_features per step.") from None
     a = a.astype(_float_dtype(a.dtype), copy=False)
     # in blocks of rows: the check's boolean temporary stays small whatever n is
     step = max(1, 2**20 // max(1, a[:1].size))
@@ -52,6 +66,58 @@ def _check_values(a: np.ndarray, what: str) -> np.ndarray:
     return a
 
 
+# ------------------------------------------------------------------------------------------
+# containers: texts, pandas
+# ------------------------------------------------------------------------------------------
+def _holds_texts(X) -> bool:
+    """Whether ``X`` is a container of raw texts: a list, tuple, array or Series of str."""
+    if isinstance(X, (list, tuple)):
+        return bool(len(X)) and isinstance(X[0], (str, bytes))
+    if hasattr(X, "iloc") and getattr(X, "ndim", 0) == 1:  # a pandas Series
+        X = X.to_numpy()
+    if not isinstance(X, np.ndarray):
+        return False
+    if X.dtype.kind in "UST":  # numpy's str, bytes and StringDType
+        return True
+    return X.dtype == object and X.ndim == 1 and bool(X.size) and isinstance(X[0], (str, bytes))
+
+
+def _refuse_texts(estimator, X, reads: str) -> None:
+    """The TextSequencer hint for raw texts, whatever their container and ``embedding_dim``."""
+    if _holds_texts(X):
+        name = type(estimator).__name__
+        raise ValueError(
+            f"X holds texts (str), but {name} reads {reads}. Turn the texts into sequences "
+            "of token ids with sknnedu.TextSequencer and give the network an embedding "
+            "layer: make_pipeline(TextSequencer(analyzer='char'), "
+            f"{name}(embedding_dim=16)).")
+
+
+def _from_pandas(X):
+    """A pandas Series of sequences as a list; sktime's ``nested_univ`` DataFrame as a list of
+    ``(T_i, channels)`` arrays. Anything else is returned as it is."""
+    if not hasattr(X, "iloc") or not len(X):
+        return X
+    if X.ndim == 1:  # a Series whose cells are sequences, not numbers
+        return X.tolist() if X.dtype == object and np.ndim(X.iloc[0]) >= 1 else X
+    if not all(dtype.kind == "O" for dtype in X.dtypes) or np.ndim(X.iloc[0, 0]) != 1:
+        return X  # a table of numbers (or of anything else: check_array says what)
+    cells = X.to_numpy()
+    out = []
+    for i, row in enumerate(cells):  # nested_univ: one cell per channel
+        channels = [np.asarray(c) for c in row]
+        lengths = [len(c) if c.ndim == 1 else -1 for c in channels]
+        if len(set(lengths)) != 1 or lengths[0] < 0:
+            raise ValueError(
+                f"Row {i} of the nested DataFrame X has channels of lengths {lengths}; every "
+                "cell must be a 1-D series, and the channels of one sequence have one length.")
+        out.append(np.stack(channels, axis=1))
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# feature sequences
+# ------------------------------------------------------------------------------------------
 def _list_of_sequences(X, what: str = "X") -> list[np.ndarray]:
     """A list of (T_i, f) float arrays from a list of 1-D or 2-D array-likes."""
     seqs = []
@@ -62,17 +128,17 @@ def _list_of_sequences(X, what: str = "X") -> list[np.ndarray]:
             a = np.asarray(s)
         except ValueError as exc:  # ragged nested lists
             raise ValueError(f"{what}[{i}] is not an array of numbers: {exc}") from None
-        if a.ndim == 1 and a.dtype != object:
-            a = a[:, None]  # a univariate sequence
-        if a.ndim != 2 or a.dtype == object:
+        if a.ndim not in (1, 2):
             raise ValueError(
                 f"{what}[{i}] must be a 2-D array (n_steps, n_features) or a 1-D univariate "
-                f"sequence; got {type(s).__name__} of shape {np.shape(a)}. {what} must be "
-                f"{_EXPECTED}."
-            )
+                f"sequence; got {type(s).__name__} of shape {a.shape}. {what} must be "
+                f"{_EXPECTED}.")
+        a = _check_values(a, f"{what}[{i}]")  # numbers of object dtype become float64
+        if a.ndim == 1:
+            a = a[:, None]  # a univariate sequence
         if a.shape[0] == 0:
             raise ValueError(f"{what}[{i}] has length 0; every sequence needs at least one step.")
-        seqs.append(_check_values(a, f"{what}[{i}]"))
+        seqs.append(a)
     if not seqs:
         raise ValueError(f"{what} holds 0 sequences; expected at least 1.")
     counts = {a.shape[1] for a in seqs}
@@ -80,8 +146,7 @@ def _list_of_sequences(X, what: str = "X") -> list[np.ndarray]:
         first = next(i for i, a in enumerate(seqs) if a.shape[1] != seqs[0].shape[1])
         raise ValueError(
             f"The sequences of {what} have different numbers of features: {what}[0] has "
-            f"{seqs[0].shape[1]}, {what}[{first}] has {seqs[first].shape[1]}."
-        )
+            f"{seqs[0].shape[1]}, {what}[{first}] has {seqs[first].shape[1]}.")
     dtypes = {a.dtype for a in seqs}
     if len(dtypes) > 1:
         seqs = [a.astype(np.float64) for a in seqs]
@@ -92,6 +157,11 @@ def validate_sequences(estimator, X, *, reset: bool) -> Sequences:
     """``X`` as :class:`Sequences`, checked, with ``n_features_in_`` set (``reset``) or
     compared with the fitted model's.
 
+    A list (or tuple, 1-D object array, pandas Series of arrays) is a list of sequences
+    whatever their lengths: ``n_features_in_`` is then the features per step. Only a 2-D
+    array or DataFrame is a table of univariate series, whose width is
+    ``n_features_in_``.
+
     Sets (``reset``) or checks ``n_step_features_``, the features of one step, and
     ``_table_input``, whether fit saw a 2-D table (whose width then is the number of
     steps that predict's tables must have too, as for any scikit-learn estimator).
@@ -99,20 +169,16 @@ def validate_sequences(estimator, X, *, reset: bool) -> Sequences:
     Raises
     ------
     ValueError
-        For anything that is not sequences of numbers: 4-D input, object arrays of
-        non-sequences, sequences of length 0, different feature counts, NaN or
-        infinity, or a feature count that differs from fit's.
+        For anything that is not sequences of numbers: raw texts (with a pointer to
+        :class:`~sknnedu.TextSequencer`), 4-D input, object arrays of non-numbers,
+        sequences of length 0, different feature counts, NaN or infinity, or a feature
+        count that differs from fit's.
     """
     name = type(estimator).__name__
     if isinstance(X, (str, bytes)) or isinstance(X, numbers.Number) or X is None:
         raise ValueError(f"X must be {_EXPECTED}; got {type(X).__name__} {X!r:.60}.")
-    if isinstance(X, (list, tuple)) and len(X) and not any(sp.issparse(v) for v in X):
-        try:  # equal lengths: a nested list is the array it spells, as scikit-learn reads it
-            dense = np.asarray(X)
-        except ValueError:  # ragged
-            dense = None
-        if dense is not None and dense.dtype != object and dense.ndim in (2, 3):
-            X = dense
+    _refuse_texts(estimator, X, "sequences of numbers")
+    X = _from_pandas(X)
     if isinstance(X, Sequences):
         seqs = X
         table = False
@@ -122,8 +188,7 @@ def validate_sequences(estimator, X, *, reset: bool) -> Sequences:
             raise ValueError(
                 f"X must be {_EXPECTED}; got a flat list of {len(X)} numbers. For one "
                 "univariate sequence pass [values]; for n samples of one value each, "
-                "a 2-D array of shape (n, 1)."
-            )
+                "a 2-D array of shape (n, 1).")
         seqs = Sequences(_list_of_sequences(X))
         table = False
     elif hasattr(X, "ndim") and not sp.issparse(X) and getattr(X, "ndim", 0) >= 3:
@@ -154,8 +219,7 @@ def validate_sequences(estimator, X, *, reset: bool) -> Sequences:
     elif f != estimator.n_step_features_:
         raise ValueError(
             f"X has {f} features per step, but {name} is expecting "
-            f"{estimator.n_step_features_} features per step as input."
-        )
+            f"{estimator.n_step_features_} features per step as input.")
     return seqs
 
 
@@ -166,31 +230,87 @@ _EXPECTED_IDS = ("a list of 1-D int arrays of token ids, one per sequence, or a 
                  "(n_sequences, n_steps) padded at the end with 0")
 #: ids: 0 is padding, 1 stands for any token unseen in fit, known tokens start at 2
 PAD, UNKNOWN = 0, 1
+#: the largest id an index can hold; larger ids (>= 2**63 on 64-bit) are never a row
+_LARGEST_ID = int(np.iinfo(np.intp).max)
 
 
-def _ids_array(a, what: str) -> np.ndarray:
-    """``a`` as an intp array, refusing non-integer, negative and non-numeric ids."""
-    if a.dtype.kind in "US" or (a.dtype == object and any(isinstance(v, str) for v in a.flat)):
+def _value(a: np.ndarray, k: int):
+    """``a[k]`` as a Python number, for messages."""
+    v = a[k]
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _ids_array(a: np.ndarray, name: Callable[[int], str], *, reset: bool) -> np.ndarray:
+    """The 1-D ids ``a`` (all sequences' steps one after the other) as intp, checked.
+
+    ``name(k)`` names the sequence of position ``k`` in messages. Refuses strings,
+    booleans, non-numbers, non-integers (``-1.7``), NaN and negative ids. An id beyond
+    what an index can hold (``>= 2**63``: ``1e20``, ``2**70``, uint64 ``2**64 - 1``) is
+    refused in fit (``reset``), and read as :data:`_LARGEST_ID` after it, which the caller
+    turns into the unseen id 1 as any id beyond the fitted table.
+    """
+    if a.dtype.kind in "UST" or (a.dtype == object and any(isinstance(v, str) for v in a)):
         raise ValueError(
-            f"{what} holds strings, not token ids; turn texts into ids first with "
+            "X holds strings, not token ids; turn texts into ids first with "
             "sknnedu.TextSequencer, e.g. make_pipeline(TextSequencer(analyzer='char'), "
             "RNNClassifier(embedding_dim=16)).")
-    if a.dtype.kind == "b" or (a.dtype.kind not in "iuf" and a.dtype != object):
-        raise ValueError(f"{what} must hold integer token ids; got dtype {a.dtype}.")
-    if a.dtype.kind not in "iu":
+    if a.dtype.kind not in "iufO":
+        raise ValueError(f"X must hold integer token ids; got dtype {a.dtype}. Ids are whole "
+                         "numbers: 0 padding, 1 unseen, known tokens from 2.")
+    if a.dtype.kind in "iu":
+        values = a
+        huge = a > _LARGEST_ID if a.dtype.kind == "u" and a.dtype.itemsize >= 8 else None
+    else:  # floats, or objects that should be numbers
         try:
-            f = a.astype(np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(f"{what} must hold integer token ids; got {a.dtype} values that "
-                             "are not numbers.") from None
-        bad = ~np.isfinite(f) | (f != np.round(f))
+            values = a.astype(np.float64)
+        except (TypeError, ValueError, OverflowError):
+            k = next(k for k, v in enumerate(a) if not isinstance(v, numbers.Real))
+            raise ValueError(f"{name(k)} must hold integer token ids; got {a[k]!r:.40}, which "
+                             "is not a number.") from None
+        bad = ~np.isfinite(values) | (values != np.round(values))
         if bad.any():
-            raise ValueError(f"{what} must hold integer token ids; got {float(f[bad].flat[0])!r}.")
-        a = f
-    if a.size and a.min() < 0:
-        raise ValueError(f"{what} holds the negative id {a.min()}; token ids are >= 0 (0 is "
-                         "padding, 1 an unseen token, known tokens from 2).")
-    return a.astype(np.intp)
+            k = int(np.argmax(bad))
+            value = _value(a, k) if a.dtype == object else float(values[k])
+            raise ValueError(
+                f"{name(k)} must hold integer token ids; got {value!r:.40}. Ids are "
+                "whole numbers (0 padding, 1 unseen, known tokens from 2), as TextSequencer "
+                "writes them; for feature vectors per step, leave embedding_dim=None.")
+        huge = values >= 2.0**63
+    if a.size and values.min() < 0:
+        k = int(np.argmin(values))
+        raise ValueError(f"{name(k)} holds the negative id {int(values[k])}; token ids are >= 0 "
+                         "(0 is padding, 1 an unseen token, known tokens from 2).")
+    if huge is None or not huge.any():
+        return a.astype(np.intp)  # exact, Python ints of an object array included
+    k = int(np.argmax(huge))
+    if reset:
+        raise ValueError(
+            f"{name(k)} holds the id {_value(a, k)!r}, beyond the largest id an index can "
+            f"hold ({_LARGEST_ID}); an id is a row of the embedding table. Number the tokens "
+            "2, 3, ... first (TextSequencer does, or np.unique(ids, return_inverse=True) + 2).")
+    ids = np.where(huge, 0, values).astype(np.intp)
+    ids[huge] = _LARGEST_ID  # beyond any fitted table: read as unseen by the caller
+    return ids
+
+
+def _without_padding(ids: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each sequence's trailing 0s dropped, and a sequence left with no id made one 0.
+
+    ``ids`` holds the sequences one after the other, ``lengths`` (n,) their lengths.
+    Returns the new ids and lengths, the same rule for every sequence: no loop over them.
+    """
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    tokens = np.flatnonzero(ids != PAD)  # positions of the non-zero ids, in order
+    last = np.searchsorted(tokens, ends) - 1  # each sequence's last token, if it has one
+    last_pos = tokens[np.maximum(last, 0)] if tokens.size else np.zeros_like(ends)
+    kept = np.where((last >= 0) & (last_pos >= starts), last_pos - starts + 1, 0)
+    new_lengths = np.maximum(kept, 1)  # no tokens: one padding step
+    position = np.arange(ids.size) - np.repeat(starts, lengths)  # t within its sequence
+    keep = position < np.repeat(kept, lengths)
+    out = np.zeros(int(new_lengths.sum()), dtype=np.intp)
+    out[np.repeat(np.cumsum(new_lengths) - new_lengths, kept) + position[keep]] = ids[keep]
+    return out, new_lengths
 
 
 def validate_token_ids(estimator, X, *, reset: bool) -> Sequences:
@@ -199,74 +319,82 @@ def validate_token_ids(estimator, X, *, reset: bool) -> Sequences:
     What the recurrent estimators read when ``embedding_dim`` is set:
 
     - a list of 1-D int arrays (or lists), one per sequence, of any lengths, as
-      :class:`~sknnedu.TextSequencer` writes them;
+      :class:`~sknnedu.TextSequencer` writes them (a pandas Series of them too);
     - a 2-D int array ``(n, T)`` padded **at the end** with 0 (torch's ``pad_sequence``;
-      Keras' ``pad_sequences(..., padding='post')``): the zeros after a row's last non-zero
-      id are padding and are dropped, so each row keeps its own length.
+      Keras' ``pad_sequences(..., padding='post')``).
 
     Ids are integers (floats with integer values are accepted): 0 is padding, 1 a token
-    unseen in fit, known tokens from 2. A sequence with no tokens (an empty string, a row
-    of zeros) reads as one padding step: the zero vector, the same for every empty text.
+    unseen in fit, known tokens from 2. **Id 0 is never a token, whatever the
+    container:** the 0s after a sequence's last non-zero id are padding and are dropped,
+    in a list as in a 2-D array, so each sequence keeps its own length and its prediction
+    never depends on the other sequences of ``X``; a 0 before a token reads as the
+    padding vector (``E[0] = 0``, frozen), a zero step. A sequence with no tokens (an
+    empty string, a row of zeros, ``[]``, even a whole batch of them) reads as one padding
+    step: the zero vector, the same for every empty text.
+
     Without ``reset``, an id beyond what fit saw (``>= vocabulary_size_``) counts as
-    unseen and becomes 1, with no error. Sets (``reset``) ``n_features_in_`` and
-    ``n_step_features_`` to 1, one id per step.
+    unseen and becomes 1, with no error; so does an id beyond what an index can hold
+    (``>= 2**63``, such as ``1e20`` or uint64 ``2**64 - 1``), which fit (``reset``)
+    refuses. The number of such ids is ``n_unseen_ids`` of the result. Sets (``reset``)
+    ``n_features_in_`` and ``n_step_features_`` to 1, one id per step.
 
     Raises
     ------
     ValueError
-        For negative, non-integer or non-numeric ids, strings (with a pointer to
-        TextSequencer), 3-D arrays, sparse matrices, or no sequences at all.
+        For negative, non-integer (``-1.7``) or non-numeric ids, ids ``>= 2**63`` in fit,
+        strings (with a pointer to TextSequencer), 3-D arrays, sparse matrices, or no
+        sequences at all.
     """
     if isinstance(X, (str, bytes)) or isinstance(X, numbers.Number) or X is None:
         raise ValueError(f"X must be {_EXPECTED_IDS}; got {type(X).__name__} {X!r:.60}.")
     if sp.issparse(X):
         raise ValueError(f"X must be {_EXPECTED_IDS}; got a sparse matrix.")
+    _refuse_texts(estimator, X, "token ids")
+    X = _from_pandas(X)
     if isinstance(X, Sequences):
         if X.n_features != 1:
             raise ValueError(f"X holds {X.n_features} features per step; token ids are one "
                              "per step.")
-        seqs = [X.sequence(i)[:, 0] for i in range(len(X))]
-    elif isinstance(X, (list, tuple)) or (isinstance(X, np.ndarray) and X.dtype == object
-                                          and X.ndim == 1):
-        if len(X) and all(isinstance(v, str) for v in X):
-            _ids_array(np.asarray(X[:1]), "X")  # raw texts: the TextSequencer message
+        X = [X.sequence(i)[:, 0] for i in range(len(X))]
+    if isinstance(X, (list, tuple)) or (isinstance(X, np.ndarray) and X.dtype == object
+                                        and X.ndim == 1):
         if len(X) and all(isinstance(v, numbers.Number) for v in X):
             raise ValueError(f"X must be {_EXPECTED_IDS}; got a flat list of {len(X)} numbers. "
                              "For one sequence pass [ids].")
-        dense = None
-        if len(X) and not any(sp.issparse(v) for v in X):
-            try:  # equal lengths: a nested list is the 2-D array it spells
-                dense = np.asarray(X)
-            except ValueError:  # ragged
-                dense = None
-        if dense is not None and dense.dtype != object and dense.ndim == 2:
-            return validate_token_ids(estimator, dense, reset=reset)
-        seqs = []
-        for i, s in enumerate(X):
+        arrays = []
+        for i, s in enumerate(X):  # a loop over sequences only to look at each one's shape
             if sp.issparse(s):
                 raise ValueError(f"X[{i}] is a sparse matrix; token ids must be dense.")
-            a = np.asarray(s)
+            try:
+                a = np.asarray(s)
+            except ValueError as exc:  # ragged nested lists
+                raise ValueError(f"X[{i}] is not a 1-D sequence of token ids: {exc}") from None
             if a.ndim != 1:
                 raise ValueError(
                     f"X[{i}] must be a 1-D sequence of token ids; got shape {a.shape}. X must "
                     f"be {_EXPECTED_IDS}. For feature vectors per step, leave embedding_dim="
                     "None.")
-            seqs.append(_ids_array(a, f"X[{i}]"))
+            arrays.append(a)
+        lengths = np.array([len(a) for a in arrays], dtype=np.intp)
+        ids = np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.intp)
     else:
         A = np.asarray(X)
         if A.ndim != 2:
-            raise ValueError(
-                f"X must be {_EXPECTED_IDS}; got a {A.ndim}-D array of shape {A.shape}. For "
-                "feature vectors per step, leave embedding_dim=None.")
-        A = _ids_array(A, "X")
-        # a row's length: one past its last non-zero id (the zeros after it are padding)
-        nonzero = A != PAD
-        lengths = np.where(nonzero.any(axis=1), A.shape[1] - np.argmax(nonzero[:, ::-1], 1), 0)
-        seqs = np.split(A[np.arange(A.shape[1]) < lengths[:, None]], np.cumsum(lengths)[:-1])
-    if not len(seqs):
+            hint = (" For one sequence, pass [ids]." if A.ndim == 1 else
+                    " For feature vectors per step, leave embedding_dim=None.")
+            raise ValueError(f"X must be {_EXPECTED_IDS}; got a {A.ndim}-D array of shape "
+                             f"{A.shape}.{hint}")
+        lengths = np.full(A.shape[0], A.shape[1], dtype=np.intp)
+        ids = A.reshape(-1)
+    if not len(lengths):
         raise ValueError(f"X holds 0 sequences; expected at least 1. X must be {_EXPECTED_IDS}.")
-    empty = np.zeros(1, dtype=np.intp)  # no tokens: one padding step
-    seqs = Sequences([(s if len(s) else empty)[:, None] for s in seqs])
+    ends = np.cumsum(lengths)
+
+    def name(k: int) -> str:  # the sequence of position k
+        return f"X[{int(np.searchsorted(ends, k, side='right'))}]"
+
+    ids, lengths = _without_padding(_ids_array(ids, name, reset=reset), lengths)
+    seqs = Sequences(np.split(ids[:, None], np.cumsum(lengths)[:-1]))
     if reset:
         estimator.n_features_in_ = estimator.n_step_features_ = 1
         estimator._table_input = False
