@@ -39,23 +39,28 @@ _OUTPUTS = (None, "default", "pandas", "polars")
 
 
 def _texts(X, what: str = "X") -> list[str]:
-    """X as a list of str: a list or tuple of str, a 1-D array of str or object, a Series."""
+    """X as a list of str: a list or tuple of str, a 1-D array of str, object or numpy 2's
+    StringDType, or a pandas Series."""
     if isinstance(X, (str, bytes)):
         raise ValueError(
             f"{what} must be an iterable of texts (a list, a 1-D array or a pandas Series of "
             f"str); got a single {type(X).__name__}. For one text, pass [text].")
     if hasattr(X, "columns") and hasattr(X, "iloc"):  # a DataFrame
+        texts = [c for c in X.columns if X[c].dtype.kind in "OUST"] or list(X.columns)
         raise ValueError(
             f"{what} must be one column of texts; got a DataFrame with columns "
-            f"{list(X.columns)[:5]}. Pass its text column, df['text'] (in a ColumnTransformer: "
-            "the column name as a str, not a list).")
+            f"{list(X.columns)[:5]}. Pass its text column, X[{texts[0]!r}]; in a Pipeline, "
+            "select it first: make_pipeline(FunctionTransformer(operator.itemgetter("
+            f"{texts[0]!r})), TextSequencer(), ...). A ColumnTransformer cannot hold "
+            "TextSequencer: it needs 2-D output, and TextSequencer writes a list of sequences "
+            "of their own lengths.")
     if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):  # a pandas Series, polars
         X = X.to_numpy()
     if isinstance(X, np.ndarray):
         if X.ndim != 1:
             raise ValueError(f"{what} must be a 1-D array of texts; got shape {X.shape}. For "
                              "a column of a 2-D array, pass X[:, j].")
-        if X.dtype.kind not in "UO":
+        if X.dtype.kind not in "UOT":  # str, object, numpy 2's StringDType
             raise ValueError(f"{what} must hold texts (str); got an array of dtype {X.dtype}.")
         X = X.tolist()
     elif not isinstance(X, (list, tuple)):
@@ -211,7 +216,7 @@ class TextSequencer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
 
         Parameters
         ----------
-        X : list, 1-D array (str or object) or pandas Series of str
+        X : list, 1-D array (str, object or StringDType) or pandas Series of str
         y : ignored
 
         Returns
@@ -243,7 +248,7 @@ class TextSequencer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
 
         Parameters
         ----------
-        X : list, 1-D array (str or object) or pandas Series of str
+        X : list, 1-D array (str, object or StringDType) or pandas Series of str
 
         Returns
         -------
@@ -266,6 +271,7 @@ class TextSequencer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
         Returns
         -------
         tokens : list of ndarray of object (str), one per sequence
+            Empty for a sequence with no tokens (``[]`` or only padding).
             For ``analyzer='char'``, ``''.join(tokens)`` is the lowercased text.
         """
         check_is_fitted(self, "vocabulary_")
@@ -276,7 +282,9 @@ class TextSequencer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
         out = []
         for i, ids in enumerate(X):
             ids = np.asarray(ids)
-            if ids.ndim != 1 or (ids.size and ids.dtype.kind not in "iu"):
+            if ids.ndim == 1 and not ids.size:  # [] (float64 to numpy): no tokens
+                ids = ids.astype(np.intp)
+            if ids.ndim != 1 or ids.dtype.kind not in "iu":
                 raise ValueError(f"X[{i}] must be a 1-D array of int ids; got {ids.dtype} of "
                                  f"shape {ids.shape}.")
             bad = ids[(ids < 0) | (ids >= len(table))]

@@ -1,6 +1,7 @@
 """sknnedu.TextSequencer (the id scheme, the input it accepts and refuses, Pipeline and
 GridSearchCV) and the balanced-brackets task, which only the order of the characters decides."""
 
+import operator
 import warnings
 
 import numpy as np
@@ -12,6 +13,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
 
 from sknnedu import RNNClassifier, TextSequencer
 from sknnedu.text import make_brackets
@@ -146,6 +148,40 @@ def test_grid_search_over_a_text_pipeline():
 # ------------------------------------------------------------------------------------------
 # balanced brackets: order decides
 # ------------------------------------------------------------------------------------------
+
+def test_r4_17_numpy_string_dtype_arrays_are_texts():
+    strings = np.array(TEXTS, dtype=np.dtypes.StringDType())
+    ref = TextSequencer(analyzer="word").fit(TEXTS)
+    seq = TextSequencer(analyzer="word").fit(strings)
+    assert seq.vocabulary_ == ref.vocabulary_
+    assert [x.tolist() for x in seq.transform(strings)] == [
+        x.tolist() for x in ref.transform(TEXTS)]
+    assert CountVectorizer().fit(strings).vocabulary_  # as CountVectorizer accepts them
+
+
+def test_r4_18_the_dataframe_error_gives_advice_that_works():
+    df = pd.DataFrame({"id": [1, 2, 3, 4], "text": ["(())", "()()", ")(", "))(("]})
+    with pytest.raises(ValueError, match=r"X\['text'\].*FunctionTransformer\(operator"
+                                         r"\.itemgetter\('text'\)\), TextSequencer\(\)") as info:
+        TextSequencer().fit(df)
+    assert "ColumnTransformer cannot hold TextSequencer" in str(info.value)
+    # what the message says to do, done
+    pipe = make_pipeline(FunctionTransformer(operator.itemgetter("text")), TextSequencer(),
+                         RNNClassifier((3,), embedding_dim=2, max_iter=2, random_state=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        assert pipe.fit(df, [1, 1, 0, 0]).predict(df).shape == (4,)
+    assert TextSequencer().fit(df["text"]).vocabulary_ == {"(": 2, ")": 3}
+
+
+def test_r4_19_inverse_transform_of_a_sequence_without_tokens():
+    seq = TextSequencer().fit(["ab"])
+    out = seq.inverse_transform([[], np.array([], dtype=int), [2, 0, 3], [0, 0]])
+    assert [t.tolist() for t in out] == [[], [], ["a", "b"], []]
+    assert seq.inverse_transform(np.zeros((2, 0), dtype=int))[0].tolist() == []
+    with pytest.raises(ValueError, match="1-D array of int"):
+        seq.inverse_transform([[2.5]])
+
 
 def test_make_brackets():
     X, y = make_brackets(400, random_state=0)
