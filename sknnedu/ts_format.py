@@ -262,6 +262,25 @@ def _expected_dims(header: _Header, first: int | None) -> tuple[int | None, str]
 # --------------------------------------------------------------------------- #
 # the file
 # --------------------------------------------------------------------------- #
+def _check_utf8(line: str, where: str) -> None:
+    """Refuse a line read with ``errors='surrogateescape'`` that held bytes not UTF-8.
+
+    Such a byte ``b`` is read as the lone surrogate ``U+DC00 + b``, which no UTF-8 text
+    holds, so encoding the line back finds the first one.
+    """
+    if line.isascii():
+        return
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        byte = ord(line[exc.start]) - 0xDC00
+        raise ValueError(
+            f"{where}: byte 0x{byte:02x} at column {exc.start + 1} is not UTF-8; a .ts file "
+            "is UTF-8 text. Convert the file to UTF-8 first (from Latin-1, for example: "
+            "iconv -f latin1 -t utf-8, or Path(p).write_text(Path(p).read_text("
+            "encoding='latin-1'), encoding='utf-8')).") from None
+
+
 def load_ts(
     path: str | os.PathLike,
     *,
@@ -305,7 +324,8 @@ def load_ts(
     Raises
     ------
     ValueError
-        For a malformed file, with the file and line: no ``@data``, a bad or
+        For a malformed file, with the file and line: bytes that are not UTF-8
+        (with the byte and its column), no ``@data``, a bad or
         repeated tag, a line with the wrong number of dimensions, dimensions of
         different lengths within a series, a value that is not a number, a
         class label not listed by ``@classLabel``, a missing value with
@@ -346,12 +366,14 @@ def load_ts(
     missing_lines: list[int] = []
     n_dims: int | None = None
     in_data = False
-    with open(path, encoding="utf-8-sig") as file:
+    # bytes that are not UTF-8 are escaped, then refused with their line (_check_utf8)
+    with open(path, encoding="utf-8-sig", errors="surrogateescape") as file:
         for lineno, raw in enumerate(file, start=1):
+            where = f"{path}, line {lineno}"
+            _check_utf8(raw, where)
             line = raw.strip()
             if not line or line.startswith("#"):
                 continue
-            where = f"{path}, line {lineno}"
             if not in_data:
                 if not line.startswith("@"):
                     continue  # free text before @data (e.g. '%' comments), as aeon and sktime

@@ -243,6 +243,23 @@ def test_malformed_file_names_file_and_line(tmp_path, text, message):
         load_ts(path)
 
 
+@pytest.mark.parametrize("line", [1, 6], ids=["in the header", "in the data"])
+def test_r4_23_a_file_that_is_not_utf8_names_the_file_line_and_byte(tmp_path, line):
+    lines = ["@problemName Toy", "@univariate true", "@classLabel true a b", "@data",
+             "1,2,3:a", "4,5,6:b"]
+    lines[line - 1] = lines[line - 1].replace("Toy", "Caf\u00e9").replace("5", "5\u00e9")
+    path = tmp_path / "Latin1_TRAIN.ts"
+    path.write_bytes("\n".join(lines).encode("latin-1"))  # e-acute is the byte 0xe9
+    column = lines[line - 1].index("\u00e9") + 1
+    with pytest.raises(ValueError, match=f"{re.escape(str(path))}, line {line}: byte 0xe9 at "
+                                         f"column {column} is not UTF-8.*Convert the file"):
+        load_ts(path)
+    if line == 1:  # the same header in UTF-8 is read
+        path.write_text("\n".join(lines), encoding="utf-8")
+        X, y = load_ts(path)
+        assert X.shape == (2, 3, 1) and y.tolist() == ["a", "b"]
+
+
 def test_bad_arguments(tmp_path):
     path = _write(tmp_path, UNI + "1,2:1\n")
     with pytest.raises(ValueError, match=r"missing must be 'raise' or 'nan', got 'drop'"):
