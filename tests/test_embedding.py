@@ -6,6 +6,8 @@ import inspect
 import re
 import subprocess
 import sys
+import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ from sknnedu.nn import embedding
 from sknnedu.nn.embedding import Embedding, init_embedding
 from sknnedu.nn.layers import Dense
 from sknnedu.nn.network import Network, check_layer, pack, unpack
+from sknnedu.nn.optimizers import OPTIMIZERS
 from sknnedu.nn.recurrent import Readout, Recurrent, init_recurrent
 from sknnedu.nn.sequences import Sequences
 
@@ -146,3 +149,75 @@ def test_the_module_imports_without_scikit_learn():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert embedding.PAD == 0
+
+
+# ------------------------------------------------------------------ hardening round four
+def _loop_dE(V, d, X, da):
+    """dE by its definition, one position at a time."""
+    expected = np.zeros((V, d))
+    batch = X.pad(np.intp)
+    for t in range(batch.data.shape[0]):
+        for i in range(batch.data.shape[1]):
+            expected[batch.data[t, i, 0]] += da[t, i]
+    expected[0] = 0
+    return expected
+
+
+def test_r4_12_the_backward_costs_the_rows_present_not_the_table():
+    V, d = 200_000, 8
+    E = np.zeros((V, d))
+    layer = Embedding(E)
+    X = Sequences([np.array([[2], [5], [2]]), np.array([[V - 1]])])
+    da = np.ones((3, 2, d))
+    layer.forward(X)
+    layer.backward(da)                                  # the first call zeroes dE once
+    tracemalloc.start()
+    layer.forward(X)
+    layer.backward(da)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < V * d * 8 / 20, peak                  # no (V, d) temporary: O(n d)
+    np.testing.assert_array_equal(layer.grads[0][[0, 2, 5, V - 1]],
+                                  [[0] * d, [2] * d, [1] * d, [1] * d])
+
+
+def test_r4_12_each_batch_clears_the_rows_of_the_last_and_reads_a_new_buffer_clean():
+    rng = np.random.RandomState(4)
+    V, d = 9, 3
+    layer = Embedding(init_embedding(V, d, rng, np.float64))
+    for X in (_ids(rng, [4, 2], 4), Sequences([np.array([[7], [8]])]), _ids(rng, [3, 5, 1], 9)):
+        out = layer.forward(X)
+        da = rng.randn(*out.data.shape)
+        layer.backward(da)
+        np.testing.assert_allclose(layer.grads[0], _loop_dE(V, d, X, da), atol=1e-12)
+    layer.grads[0] = np.full((V, d), np.nan)           # a new buffer (a network's view)
+    layer.backward(da)
+    np.testing.assert_allclose(layer.grads[0], _loop_dE(V, d, X, da), atol=1e-12)
+
+
+def _absent_row_steps(solver, **kw):
+    """How far rows 2 (in batch 1 only), 3 (in both) and 4 (never) move at batch 2."""
+    E = init_embedding(5, 2, np.random.RandomState(0), np.float64)
+    layer = Embedding(E)
+    opt = OPTIMIZERS[solver]([E], 0.1, **kw)
+    for ids in ([[2], [3]], [[3], [3]]):
+        before = E.copy()
+        out = layer.forward(Sequences([np.array(ids)]))
+        layer.backward(np.ones_like(out.data))
+        opt.update_params([E], layer.grads)
+    return np.abs(E - before).max(axis=1)[2:]
+
+
+def test_r4_21_what_an_absent_token_s_row_does_is_what_the_docs_say():
+    doc = embedding.__doc__
+    lesson = (Path(__file__).parents[1] / "docs" / "user_guide" / "text.rst").read_text()
+    for text in (doc, lesson):
+        assert "so its row does not move" not in " ".join(text.split())
+        assert "keeps moving" in " ".join(text.split())
+    # Adam and SGD with momentum move the absent row 2; plain SGD and RMSProp do not
+    for solver, kw in [("adam", {}), ("sgd", {"momentum": 0.9})]:
+        absent, present, never = _absent_row_steps(solver, **kw)
+        assert absent > 1e-3 and present > 1e-3 and never == 0, solver
+    for solver, kw in [("sgd", {"momentum": 0.0}), ("rmsprop", {})]:
+        absent, present, never = _absent_row_steps(solver, **kw)
+        assert absent == 0 and present > 1e-3 and never == 0, solver

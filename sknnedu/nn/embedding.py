@@ -19,9 +19,24 @@ of ``da`` over every position whose id is ``v``::
     dE[0] = 0                                         the padding row does not learn
 
 A token that occurs five times in a batch collects five gradients; a token absent from
-the batch gets none, so its row does not move (Adam and SGD step a zero gradient by
-zero). ``S^T`` is one sparse ``(V, n)`` matrix with a single 1 per column, built without
-sorting, and ``S^T da`` one sparse product: no Python loop over tokens. Ids have no
+the batch gets a zero gradient. Whether its row then moves is the optimiser's affair, not
+the gradient's: under plain SGD (``momentum=0``) and RMSProp a zero gradient is a zero
+step, so the row stays; under **Adam** and **SGD with momentum** (both defaults) the row
+keeps moving after its token's last occurrence, by what the optimiser remembers of its
+earlier gradients (Adam's first moment ``m`` decays by ``beta_1`` per step, so the row
+drifts for some tens of steps, each at most about the learning rate; momentum's velocity
+decays by ``mu``). A row whose token never occurs in training (an id no sequence holds)
+never moves: its moments stay 0. torch's ``nn.Embedding`` with dense gradients and
+``Adam`` behaves the same; a lazy step (``torch.optim.SparseAdam``, TensorFlow Addons'
+``LazyAdam``) would update only the rows present.
+
+**Cost.** ``S^T da`` is one sparse product over the rows present only: the ``k``
+distinct ids of the batch (``np.unique``, a sort of the ``n`` ids), ``S^T`` of shape
+``(k, n)`` with a single 1 per column, so the backward pass costs ``O(n log n + n d)``
+whatever ``V``: no Python loop over tokens, and no ``(V, d)`` temporary. ``dE`` stays
+the full ``(V, d)`` array the optimiser reads: the backward zeroes only the rows the
+previous batch wrote, every other row is 0 already. (The optimiser's step and
+``clip_norm``'s norm still run over the whole table, ``O(V d)`` per batch.) Ids have no
 gradient: nothing upstream of an embedding learns.
 
 Plain numpy and scipy.sparse; nothing from scikit-learn.
@@ -76,11 +91,13 @@ class Embedding(Layer):
         if E.ndim != 2:
             raise ValueError(f"E must be a 2-D array (V, d); got shape {E.shape}.")
         self.params = [E]
-        self.grads = [np.empty_like(E)]
+        self.grads = [np.zeros_like(E)]
         self.param_names, self.penalized = ("E",), (False,)
         # a copy of d numbers per step: no product, but count it as one multiply-add each
         self.flops = float(E.shape[1])
         self._out = None
+        # the dE buffer known to be 0 outside _rows (the network may swap it for a view)
+        self._clean, self._rows = None, None
 
     def forward(self, a_prev, training: bool = False) -> SequenceBatch:
         """``E[ids]`` of shape ``(T, m, d)``, from ids of shape ``(T, m, 1)`` (padded with 0).
@@ -104,6 +121,11 @@ class Embedding(Layer):
     def backward(self, da, need_input_grad: bool = True) -> None:
         """``dE = S^T da`` with ``S`` the one-hot matrix of the ids; ``dE[0] = 0``.
 
+        Only the rows of the ids present are computed: with ``rows`` the ``k`` distinct
+        ids of the batch and ``slot[j]`` the place of position ``j``'s id among them,
+        ``dE[rows] = S_k^T da``, ``S_k^T`` of shape ``(k, n)`` with one 1 per column. The
+        rows written by the previous batch are zeroed first; the rest of ``dE`` is 0.
+
         Parameters
         ----------
         da : ndarray of shape (T, m, d)
@@ -112,12 +134,20 @@ class Embedding(Layer):
             Ignored: ids are integers and have no gradient, so this returns None.
         """
         dE = self.grads[0]
+        if dE is not self._clean:  # a new buffer (e.g. the network's view): zero it once
+            dE[...] = 0
+            self._clean, self._rows = dE, None
+        elif self._rows is not None:
+            dE[self._rows] = 0
         ids = self._ids.ravel()
-        n, V = ids.size, dE.shape[0]
-        # S^T: column k holds a single 1, at row ids[k]; (V, n) in CSC form needs no sort
-        St = sp.csc_matrix((np.ones(n, dtype=dE.dtype), ids, np.arange(n + 1)), shape=(V, n))
-        dE[...] = St @ da.reshape(n, -1)
+        n = ids.size
+        rows, slot = np.unique(ids, return_inverse=True)
+        # S_k^T: column j holds a single 1, at row slot[j]; (k, n) in CSC form needs no sort
+        St = sp.csc_matrix((np.ones(n, dtype=dE.dtype), slot.ravel(), np.arange(n + 1)),
+                           shape=(rows.size, n))
+        dE[rows] = St @ da.reshape(n, -1)
         dE[PAD] = 0
+        self._rows = rows
         return None
 
 
