@@ -207,11 +207,20 @@ class BatchNorm(Layer):
         training:   dx = gamma / sigma (da - dbeta / n - x_hat dgamma / n)
         prediction: dx = gamma / sigma da
 
-    Sample weights do not enter the statistics, as in torch: ``mu`` and ``var`` are part
-    of the function the network computes on the batch, and ``sample_weight`` weighs only
-    each sample's term of the loss. So a sample of weight 2 is *not* the same as that
-    sample twice in the batch: twice, it would also count twice in ``mu`` and ``var``,
-    and the running statistics are unweighted too.
+    Sample weights are frequency weights, as scikit-learn's ``sample_weight``: with
+    ``sample_weight`` set (one ``w_i >= 0`` per sample of the batch; the estimator sets
+    it before each training pass), every value of sample ``i`` counts ``w_i`` times in
+    the statistics, ``n = sum v`` and ``sum x`` becomes ``sum v x`` (``v`` the weight of
+    each value's sample, 0 at padded steps), and the backward's correction terms are
+    each value's share::
+
+        training:   dx = gamma / sigma (da - v (dbeta + x_hat dgamma) / n)
+
+    So a sample of weight 2 is the same as that sample twice in the batch, and a sample
+    of weight 0 the same as its absence: it does not move the statistics, the other
+    samples' outputs or the running statistics (whose unbiased factor is
+    ``n / (n - 1)`` with this ``n``, bounded by 2 where ``n < 2``). torch has no sample
+    weights; with all weights 1 (or None) this is its batch norm.
 
     Parameters
     ----------
@@ -232,6 +241,9 @@ class BatchNorm(Layer):
     state : list of ndarray
         ``[running_mean, running_var]``: the layer protocol's fitted state that gradient
         descent does not touch (:mod:`sknnedu.nn.layers`).
+    sample_weight : ndarray of shape (m,) or None
+        The frequency weights of the next training batch's samples (None: all 1); set by
+        whoever trains the network, read only when ``training``.
     state_names : tuple of str
         ``("running_mean", "running_var")``.
 
@@ -250,6 +262,7 @@ class BatchNorm(Layer):
         self.state = [running_mean, running_var]
         self.state_names = ("running_mean", "running_var")
         self.momentum, self.eps = momentum, eps
+        self.sample_weight = None
         self._xhat = self._out = self._dx = None
 
     def forward(self, a_prev, training: bool = False):
@@ -266,8 +279,13 @@ class BatchNorm(Layer):
         x2 = x.reshape(-1, c)
         self._xhat = reuse(self._xhat, (x.size,), dtype)
         xhat = self._xhat[: x.size].reshape(-1, c)
+        v = None   # the weight of each row, when the samples are weighted
         if training:
-            if padded is None:
+            v = self._row_weights(a_prev, x, padded)
+            if v is not None:  # frequency weights, 0 at padded steps
+                n = float(v.sum(dtype=np.float64))
+                mean = (v @ x2).astype(dtype, copy=False) / dtype.type(n)
+            elif padded is None:
                 n = x2.shape[0]
                 mean = x2.mean(axis=0, dtype=dtype)
             else:  # the valid rows only: one product with the 0/1 mask
@@ -277,7 +295,10 @@ class BatchNorm(Layer):
             np.subtract(x2, mean, out=xhat)
             if padded is not None:
                 xhat[padded] = 0
-            var = np.einsum("rc,rc->c", xhat, xhat) / dtype.type(n)
+            if v is None:
+                var = np.einsum("rc,rc->c", xhat, xhat) / dtype.type(n)
+            else:
+                var = np.einsum("r,rc,rc->c", v, xhat, xhat) / dtype.type(n)
             self._update_running(mean, var, n)
         else:
             n = 0
@@ -293,16 +314,35 @@ class BatchNorm(Layer):
         out += beta
         if padded is not None:
             out[padded] = 0
-        self._x_hat, self._inv, self._n, self._padded = xhat, inv, n, padded
+        self._x_hat, self._inv, self._n, self._padded, self._v = xhat, inv, n, padded, v
         self._training, self._shape = training, x.shape
         return _wrap(out.reshape(x.shape), a_prev)
 
-    def _update_running(self, mean: np.ndarray, var: np.ndarray, n: int) -> None:
+    def _row_weights(self, a_prev, x: np.ndarray, padded) -> np.ndarray | None:
+        """``v`` of shape (rows,): the weight of each row of ``x.reshape(-1, c)`` (its
+        sample's, 0 at padded steps), or None when the samples are not weighted."""
+        w = self.sample_weight
+        if w is None:
+            return None
+        w = np.asarray(w, dtype=self.params[0].dtype)
+        m = x.shape[1] if isinstance(a_prev, SequenceBatch) else x.shape[0]
+        if w.shape != (m,):
+            raise ValueError(f"BatchNorm.sample_weight has shape {w.shape}; the batch has "
+                             f"{m} samples.")
+        if isinstance(a_prev, SequenceBatch):   # (T, m, c): the samples on axis 1
+            v = np.broadcast_to(w[None, :], x.shape[:2])
+        else:                                   # (m, c) or (m, h, w, c)
+            v = np.broadcast_to(w.reshape((m,) + (1,) * (x.ndim - 2)), x.shape[:-1])
+        v = v.reshape(-1)
+        return v if padded is None else np.where(padded, 0, v)
+
+    def _update_running(self, mean: np.ndarray, var: np.ndarray, n: float) -> None:
         """``running = (1 - momentum) running + momentum batch_stat``, in place; the
-        variance unbiased (``n / (n - 1)``) as torch's."""
+        variance unbiased (``n / (n - 1)``) as torch's, the factor at most 2 (``n < 2``
+        happens only with weights, or ``n == 1``, whose variance is 0)."""
         running_mean, running_var = self.state
         momentum = self.momentum
-        unbiased = var * (n / (n - 1)) if n > 1 else var
+        unbiased = var * (max(n, 1) / max(n - 1, 1))
         running_mean *= 1 - momentum
         running_mean += momentum * mean
         running_var *= 1 - momentum
@@ -326,11 +366,17 @@ class BatchNorm(Layer):
         self._dx = reuse(self._dx, (da.size,), gamma.dtype)
         dx = self._dx[: da.size].reshape(-1, c)
         scale = gamma * self._inv                                            # gamma / sigma
-        if self._training:   # dx = gamma / sigma (da - dbeta / n - x_hat dgamma / n)
+        if self._training:
+            # dx = gamma / sigma (da - v (dbeta + x_hat dgamma) / n), v = 1 unweighted
             inv_n = gamma.dtype.type(1.0 / self._n)
-            np.multiply(xhat, dgamma * inv_n, out=dx)
+            if self._v is None:
+                np.multiply(xhat, dgamma * inv_n, out=dx)
+                dx += dbeta * inv_n
+            else:
+                np.multiply(xhat, dgamma, out=dx)
+                dx += dbeta
+                dx *= (self._v * inv_n)[:, None]
             np.subtract(da2, dx, out=dx)
-            dx -= dbeta * inv_n
             dx *= scale
             if self._padded is not None:
                 dx[self._padded] = 0
