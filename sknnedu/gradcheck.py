@@ -15,9 +15,17 @@ float64 gives errors around 1e-7 or smaller; a wrong one, errors near 1.
 At a kink of the loss (two equal values in a max-pooling window, a ReLU input at
 exactly 0, common where images have flat zero backgrounds) the derivative is
 undefined and the centred difference averages the two one-sided slopes, so a
-correct backward pass can differ from it by half the jump. Such parameters are
-found by their one-sided slopes (see :func:`_kinks`) and left out of the maximum,
-with a warning that counts them.
+correct backward pass can differ from it by half the jump. So can it where a kink lies
+within the step of the parameter without being at it: two values of a max-pooling
+window that differ by less than the step moves them (in digits, a background patch
+of the value ``tanh(b)`` beside a patch that differs from it by 2e-6). Such
+parameters are found by their one-sided slopes (see :func:`_kinks`) and left out of
+the maximum, with a warning that counts them.
+
+Entries of a parameter that never learn are not checked either: a layer may declare
+them in its ``frozen`` attribute (one entry per parameter: None, or an index of the
+entries its backward leaves at 0), as the padding row ``E[0]`` of an embedding. The
+loss reads them, but their gradient is 0 by definition.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from sklearn.utils import check_random_state
 
 from ._warn import warn
 from .engine import BaseNetwork
+from .nn.embedding import PAD, Embedding
 from .nn.network import pack, unpack
 
 
@@ -45,7 +54,8 @@ def gradient_check(estimator: BaseNetwork, X, y, *, sample_weight=None, h: float
     deterministic loss). An unfitted estimator is initialised as ``fit`` would;
     a fitted one is checked at its current weights (its ``classes_`` encode y, so
     a batch may lack some classes). The estimator itself is never changed: the
-    check works on a copy, in float64.
+    check works on a copy, in float64. Entries that never learn (a layer's ``frozen``
+    ones, such as the padding row of an embedding) are not checked.
 
     Parameters
     ----------
@@ -56,7 +66,8 @@ def gradient_check(estimator: BaseNetwork, X, y, *, sample_weight=None, h: float
     h : float, default=1e-5
         Finite-difference step, > 0.
     n_params : int or None, default=None
-        Check only this many randomly chosen parameters, >= 1 (None: all of them).
+        Check only this many randomly chosen parameters, >= 1 (None: all of them that
+        learn).
     random_state : int, RandomState or None, default=0
         Chooses the parameters when ``n_params`` is set.
     return_details : bool, default=False
@@ -65,9 +76,10 @@ def gradient_check(estimator: BaseNetwork, X, y, *, sample_weight=None, h: float
     Warns
     -----
     UserWarning
-        When parameters whose finite difference crosses a kink of the loss (a tie in
-        a max-pooling window, a ReLU input at exactly 0) are left out of the maximum:
-        the derivative is undefined there. The warning says how many.
+        When parameters whose finite difference crosses a kink of the loss (a tie or a
+        near tie in a max-pooling window, a ReLU input at exactly 0) are left out of the
+        maximum: the derivative is undefined there, or the step reaches past it. The
+        warning says how many.
 
     Returns
     -------
@@ -118,9 +130,9 @@ def gradient_check(estimator: BaseNetwork, X, y, *, sample_weight=None, h: float
 
     theta = pack(net.params)
     J0, analytic = loss_and_grad(theta)
-    idx = np.arange(theta.size)
-    if n_params is not None and n_params < theta.size:
-        idx = check_random_state(random_state).choice(theta.size, n_params, replace=False)
+    idx = np.flatnonzero(~_frozen(net))
+    if n_params is not None and n_params < idx.size:
+        idx = check_random_state(random_state).choice(idx, n_params, replace=False)
 
     def differences(i, step):
         """J(theta + step e_i) - J(theta) and J(theta) - J(theta - step e_i)."""
@@ -140,38 +152,77 @@ def gradient_check(estimator: BaseNetwork, X, y, *, sample_weight=None, h: float
     bp = analytic[idx]
     scale = np.abs(analytic).max()
     errors = relative_error(bp, numeric, scale=scale)
-    kinks = _kinks(idx, errors, bp, numeric, one_sided / h, differences, h)
+    kinks = _kinks(idx, errors, bp, numeric, one_sided / h, differences, h, scale)
     if kinks.any():
         warn(
             f"{kinks.sum()} of the {idx.size} parameters checked are left out of the maximum: "
-            "their finite difference crosses a kink of the loss (a tie in a max-pooling "
-            "window, a ReLU input at exactly 0), where the derivative is undefined and "
-            "the centred difference averages two one-sided slopes.")
+            "their finite difference crosses a kink of the loss (a tie or near tie in a "
+            "max-pooling window, a ReLU input at exactly 0), where the centred difference "
+            "averages two one-sided slopes. Backprop agreed with the finite differences "
+            "on the others.")
     err = float(np.max(errors[~kinks], initial=0.0))
     if return_details:
         return err, (bp, numeric)
     return err
 
 
-def _kinks(idx, errors, backprop, numeric, slopes, differences, h) -> np.ndarray:
-    """Which checked parameters sit on a kink: a mask of shape (n_checked,).
+def _kinks(idx, errors, backprop, numeric, slopes, differences, h, scale) -> np.ndarray:
+    """Which checked parameters sit on a kink, or within ``h`` of one: a mask (n_checked,).
 
-    Where the loss is smooth, the one-sided slopes ``(J(theta + h) - J(theta)) / h``
-    and ``(J(theta) - J(theta - h)) / h`` differ by about ``h J''``, and by ten times
-    less with a ten times smaller step. At a kink they differ by the jump of the slope,
-    whatever the step. A parameter is on a kink when its error is not small, the two
-    slopes disagree at least as much as backprop and the centred difference do, and
-    their disagreement does not shrink with the step (by less than half for a step
-    ten times smaller): a broken backward pass, where the loss is smooth, is never
-    left out.
+    Where the loss is smooth, the one-sided slopes ``(J(theta + s) - J(theta)) / s``
+    and ``(J(theta) - J(theta - s)) / s`` differ by about ``s J''``: by ten times less
+    with a ten times smaller step ``s``. A candidate is a parameter whose error is not
+    small and whose slopes at ``s = h`` disagree at least as much as backprop and the
+    centred difference do. With the steps ``s = h / 10`` and ``h / 100`` it is on a
+    kink when
+
+    - at ``h / 10`` the slopes still disagree by more than half as much as at ``h``
+      (the kink sits at theta: the jump of the slope, whatever the step), or
+    - at ``s`` the slopes agree at least twice as much better than the step explains
+      (``gap(s) < gap(h) s / (2 h)``) and the centred difference agrees with backprop
+      (relative error < 1e-6): the kink lies between ``s`` and ``h`` away (a near tie
+      in a max-pooling window), and backprop is right where the loss is smooth.
+
+    A broken backward pass, where the loss is smooth, is never left out: its slopes
+    shrink with the step as ``J''`` says, and no step brings them to backprop.
     """
     gap = np.abs(slopes[:, 0] - slopes[:, 1])
     candidates = np.flatnonzero((errors > 1e-6) & (gap >= np.abs(backprop - numeric)))
     kinks = np.zeros(len(idx), dtype=bool)
     for k in candidates:
-        forward, backward = differences(idx[k], h / 10)
-        kinks[k] = abs(forward - backward) / (h / 10) > 0.5 * gap[k]
+        for step in (h / 10, h / 100):
+            forward, backward = differences(idx[k], step)
+            gap_s = abs(forward - backward) / step
+            at_theta = step == h / 10 and gap_s > 0.5 * gap[k]
+            centred = (forward + backward) / (2 * step)
+            beyond = (gap_s < 0.5 * gap[k] * step / h
+                      and relative_error(backprop[k:k + 1], np.array([centred]),
+                                         scale=scale)[0] < 1e-6)
+            if at_theta or beyond:
+                kinks[k] = True
+                break
     return kinks
+
+
+def _frozen(net) -> np.ndarray:
+    """The entries of the packed parameters that never learn: a mask (n_params,).
+
+    A layer declares them by its ``frozen`` attribute: one entry per parameter, None
+    or an index of the parameter's entries (``0``: its first row). An
+    :class:`~sknnedu.nn.embedding.Embedding` without one freezes its padding row
+    ``E[PAD]``, which its backward sets to 0.
+    """
+    masks = {}
+    for layer in net.layers:
+        frozen = getattr(layer, "frozen", None)
+        if frozen is None:
+            frozen = (PAD,) if isinstance(layer, Embedding) else (None,) * len(layer.params)
+        for p, entries in zip(layer.params, frozen):
+            mask = np.zeros(p.shape, dtype=bool)
+            if entries is not None:
+                mask[entries] = True
+            masks[id(p)] = mask
+    return np.concatenate([masks[id(p)].ravel() for p in net.params] or [np.zeros(0, bool)])
 
 
 def relative_error(backprop: np.ndarray, numeric: np.ndarray, *,
