@@ -21,10 +21,20 @@ first), and *runaway* when it is rising and above ``3 * reference + 1``. It repo
   all) while a weight grew past ``1e4`` times the largest weight of the start (plus
   one): the steps overshoot, as with ``learning_rate_init=1e6``;
 - a run of more than ``patience`` runaway epochs in a row (a spike that recovers is not
-  divergence), or, at the end of ``fit``, a last epoch that is runaway.
+  divergence);
+- at the end of ``fit`` (:meth:`TrainState.final_report`), a last epoch whose loss is
+  above ``3 * reference + 1``, whether it rose or fell: the fit ends far above where it
+  started (a loss that jumps up and down at a high level never rises for ``patience``
+  epochs in a row).
 
-An epoch whose loss fell is never reported, and a loss that falls every epoch never is;
-a loss or weight that became NaN or infinite is reported by the engine at once.
+A loss that falls every epoch (from the reference on) is never reported, and during a
+fit an epoch whose loss fell never is; a loss or weight that became NaN or infinite is
+reported by the engine at once.
+
+A *spike* is an epoch above ``3 * reference + 1`` that the run recovered from
+(:meth:`TrainState.spiked`). It is not divergence, but where the input of the network's
+first learning layer is far from standardised (:func:`unscaled_feature`), the steps were
+too large for the scale of X, and the engine warns, with the estimator's advice.
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import numpy as np
+import scipy.sparse as sp
 
 #: an epoch whose mean loss is above FACTOR * reference + 1 (and rising) runs away
 FACTOR = 3.0
@@ -39,6 +50,8 @@ FACTOR = 3.0
 WEIGHT_FACTOR = 1e4
 #: rows of the data the reference loss is measured on, spread evenly over it
 REFERENCE_ROWS = 1000
+#: a feature whose root mean square is above this is unscaled (a standardised one has 1)
+UNSCALED_RMS = 10.0
 
 
 class TrainingDivergedError(ValueError):
@@ -72,6 +85,12 @@ class TrainState:
         Early stopping: copies of the weights of this call's best validation score.
     in_epoch : bool
         An epoch is under way (not yet in ``loss_curve_``).
+    epochs : int
+        Epochs judged in this call.
+    peak_loss : float
+        The highest epoch loss of this call (-inf before the first).
+    peak_epoch : int
+        This call's epoch (from 1) that had it.
     """
 
     optimizer: dict | None = None
@@ -82,6 +101,9 @@ class TrainState:
     last_loss: float | None = None
     best_params: list | None = None
     in_epoch: bool = False
+    epochs: int = 0
+    peak_loss: float = -np.inf
+    peak_epoch: int = 0
 
     #: the fields kept between calls (builtins and arrays); the others are one call's
     SAVED = ("optimizer", "no_improvement_count", "runaway_epochs")
@@ -124,8 +146,11 @@ class TrainState:
         """
         previous = self.reference_loss if self.last_loss is None else self.last_loss
         self.last_loss = loss
+        self.epochs += 1
+        if loss > self.peak_loss:
+            self.peak_loss, self.peak_epoch = loss, self.epochs
         rising = loss > previous
-        runaway = rising and loss > FACTOR * self.reference_loss + 1
+        runaway = rising and self._above(loss)
         self.runaway_epochs = self.runaway_epochs + 1 if runaway else 0
         if (rising and loss >= self.reference_loss
                 and w_max > WEIGHT_FACTOR * (self.reference_weight + 1)):
@@ -136,10 +161,31 @@ class TrainState:
             return self.loss_report(loss)
         return None
 
+    def _above(self, loss: float) -> bool:
+        """The loss is above the runaway level, ``FACTOR * reference + 1``."""
+        return loss > FACTOR * self.reference_loss + 1
+
     def loss_report(self, loss: float) -> str:
         """What ran away, when the loss did."""
         return (f"the training loss rose from {self.reference_loss:.4g} before the first "
                 f"step to {loss:.4g}, rising in {self.runaway_epochs} epoch(s) in a row")
+
+    def final_report(self) -> str | None:
+        """At the end of ``fit``: what ran away when the last epoch's loss is above
+        ``FACTOR * reference + 1``, rising or falling; else None."""
+        loss, ref = self.last_loss, self.reference_loss
+        if loss is None or not self._above(loss):
+            return None
+        if self.runaway_epochs:
+            return self.loss_report(loss)
+        times = f", {loss / ref:.3g} times" if ref > 0 else ""
+        return (f"the training loss ended at {loss:.4g}{times} its {ref:.4g} before the "
+                f"first step (above {FACTOR:g} x {ref:.4g} + 1; at most {self.peak_loss:.4g} "
+                f"in epoch {self.peak_epoch} of this fit)")
+
+    def spiked(self) -> bool:
+        """An epoch of this call was above ``FACTOR * reference + 1``."""
+        return self._above(self.peak_loss)
 
 
 @dataclass
@@ -196,11 +242,9 @@ def reference_loss(net, X, Y: np.ndarray, sample_weight: np.ndarray | None,
     loss : float
     """
     n = Y.shape[0]
-    rows = np.arange(n) if sample_weight is None else np.flatnonzero(sample_weight > 0)
+    rows = _spread_rows(n, sample_weight)
     if len(rows) == 0:
         return 0.0
-    if len(rows) > REFERENCE_ROWS:
-        rows = rows[np.linspace(0, len(rows) - 1, REFERENCE_ROWS).astype(np.intp)]
     sw = None if sample_weight is None else sample_weight[rows]
     loss = net.loss(Y[rows], net.predict(X[rows], chunk_size=batch_size), sw, net.huber_delta)
     if net.alpha:
@@ -211,3 +255,57 @@ def reference_loss(net, X, Y: np.ndarray, sample_weight: np.ndarray | None,
         ok = sums > 0
         loss += penalty * float(np.sum(sizes[ok] / sums[ok])) / n
     return float(loss)
+
+
+def _spread_rows(n: int, sample_weight: np.ndarray | None) -> np.ndarray:
+    """At most :data:`REFERENCE_ROWS` rows of non-zero weight, spread evenly over n."""
+    rows = np.arange(n) if sample_weight is None else np.flatnonzero(sample_weight > 0)
+    if len(rows) > REFERENCE_ROWS:
+        rows = rows[np.linspace(0, len(rows) - 1, REFERENCE_ROWS).astype(np.intp)]
+    return rows
+
+
+def unscaled_feature(net, X, sample_weight: np.ndarray | None) -> str | None:
+    """The feature farthest from standardised in the input of the first learning layer,
+    when its root mean square ``sqrt(mean^2 + std^2)`` is above :data:`UNSCALED_RMS`.
+
+    Measured where the steps act: after the fixed layers before the first layer that
+    learns (so a :class:`~sknnedu.CNNClassifier`'s channels after its rescaling), on
+    the rows of :func:`reference_loss`. The features are the last axis of an array or
+    the columns of a sparse matrix; anything else (sequences, token ids) is None.
+
+    Parameters
+    ----------
+    net : sknnedu.nn.network.Network
+    X : ndarray, sparse matrix or any container indexed by an array of rows
+    sample_weight : ndarray of shape (n,) or None
+        Rows of weight 0 are left out.
+
+    Returns
+    -------
+    what : str or None
+        For a message, e.g. "feature 2 has mean 100 and standard deviation 1".
+    """
+    rows = _spread_rows(X.shape[0], sample_weight)
+    if len(rows) == 0:
+        return None
+    a = X[rows]
+    for layer in net.layers:
+        if layer.params:
+            break
+        a = layer.forward(a, False)
+    if sp.issparse(a):
+        a = a.tocsr().astype(np.float64)
+        mean = np.asarray(a.mean(axis=0)).ravel()
+        square = np.asarray(a.multiply(a).mean(axis=0)).ravel()
+    elif isinstance(a, np.ndarray) and a.ndim >= 2 and a.dtype.kind in "biuf":
+        flat = a.reshape(-1, a.shape[-1]).astype(np.float64)
+        mean, square = flat.mean(axis=0), np.square(flat).mean(axis=0)
+    else:
+        return None
+    rms = np.sqrt(square)
+    j = int(np.argmax(rms))
+    if not rms[j] > UNSCALED_RMS:  # (NaN: nothing to say)
+        return None
+    std = np.sqrt(max(square[j] - mean[j] ** 2, 0.0))
+    return f"feature {j} has mean {mean[j]:.3g} and standard deviation {std:.3g}"

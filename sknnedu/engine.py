@@ -8,29 +8,46 @@ split, best weights), divergence detection, gradient clipping, ``partial_fit`` /
 are :mod:`sknnedu._params`'s; its running state and divergence rule,
 :mod:`sknnedu._training_state`'s.
 
-An estimator says only what is its own, through a few hooks:
+An estimator says only what is its own, through hooks. Every hook the engine calls, and
+who implements it (*dense*: :mod:`sknnedu._dense`, under NNClassifier and NNRegressor;
+*conv*: :mod:`sknnedu._conv_body`; *sequence*: :mod:`sknnedu._sequence`; *targets*:
+NNClassifier and NNRegressor, one of which every estimator is):
 
-============================ ==========================================================
-hook                         what it says
-============================ ==========================================================
-``_param_attrs``             the names of its fitted parameter lists (``coefs_``, ...)
-``_validate_X_y``            how X (and y) are checked and shaped (``_validate_X``: predict)
-``_targets``                 how y becomes the network's targets Y (and classes_ etc.)
-``_weigh``                   sample weights times any class weights (default: as given)
-``_initialize_params``       how the fitted arrays start
-``_build_layers``            the layers that read those arrays (by reference)
-``_loss_name``               its output activation and loss
-``_val_score``               how it scores the validation set (accuracy, R^2)
-``_stratify``                what the validation split is stratified by (default: none)
-``_batch_order``             the order of an epoch's rows after shuffling (default: as is)
-``_architecture``            its layers as parameters say, and ``_fitted_architecture``
-                             as the fitted arrays say (warm_start/partial_fit compare them)
-``_check_own_params``        its own parameters (default: none)
-============================ ==========================================================
+========================= ================================== ============================
+hook                      what it says                       implemented by
+========================= ================================== ============================
+``_param_attrs``          names of the fitted parameter lists engine; conv, sequence
+``_params``               the fitted arrays, optimiser order engine; sequence (+ embedding)
+``_check_own_params``     its own parameters                 targets, conv, sequence
+``_validate_X_y``         how X and y are checked and shaped dense, conv, sequence
+``_float_dtype``          the weights' dtype for X           engine (float32 stays)
+``_targets``              y as the network's targets Y       targets
+``_weigh``                sample weights times class weights engine (none); NNClassifier
+``_initialize_params``    how the fitted arrays start        dense, conv, sequence
+``_build_layers``         the layers over them (references)  dense, conv, sequence
+``_loss_name``            output activation and loss         targets
+``_architecture``         its layers as the parameters say   dense, conv, sequence
+``_fitted_architecture``  ... and as the fitted arrays say   dense, conv, sequence
+``_check_architecture``   refuse warm_start on another one   engine; conv (image_shape)
+``_stratify``             what the split is stratified by    engine (none); NNClassifier
+``_val_score``            the validation score               targets (accuracy, R^2)
+``_batch_size``           rows per minibatch                 engine (auto: 200); sequence
+                                                             (auto: 32)
+``_batch_order``          an epoch's rows after shuffling    engine (as is); sequence
+                                                             (similar lengths together)
+``_predict_chunk``        rows evaluated at a time           engine (4096); conv, sequence
+                          (prediction, validation, lbfgs)    (256)
+``_scaling_advice``       what to change when a fit runs     engine (StandardScaler);
+                          away on the scale of X             sequence (standardises)
+========================= ================================== ============================
+
+The engine offers the estimators ``_forward`` (``a[L]`` for validated X, in chunks, with
+a clear error on overflow; called by ``predict``), ``_network``, ``_with_dropout`` and
+``_need`` (a parameter check that names the parameter).
 
 One call of ``fit`` or ``partial_fit`` runs :meth:`BaseNetwork._prepare` (check, validate,
 encode, weigh, initialise, split, build the network), then the solver. The stochastic
-solvers loop over epochs; each epoch takes its batches from :meth:`BaseNetwork._batches`,
+solvers loop over epochs; each epoch takes its batches from :func:`.nn.network.batches`,
 and each batch is a forward and backward pass, :meth:`BaseNetwork._clip`, and a step.
 
 Between calls, what training goes on from (the optimiser's state, the counts of epochs
@@ -61,11 +78,17 @@ from ._params import (  # noqa: F401  (_integer, _real: for the estimators)
     check_sample_weight,
 )
 from ._split import validation_split
-from ._training_state import Prepared, TrainingDivergedError, TrainState, reference_loss
+from ._training_state import (
+    Prepared,
+    TrainingDivergedError,
+    TrainState,
+    reference_loss,
+    unscaled_feature,
+)
 from ._warn import warn
 from .nn import threads
 from .nn.layers import Dropout
-from .nn.network import Network, pack, unpack
+from .nn.network import Network, batches, pack, row_chunks, unpack
 from .nn.optimizers import OPTIMIZERS
 
 
@@ -74,7 +97,7 @@ class BaseNetwork(ParameterChecks, BaseEstimator):
 
     #: names of the fitted lists of parameter arrays, weights first then biases
     _param_attrs: tuple[str, ...] = ("coefs_", "intercepts_")
-    #: rows predicted at a time (bounds the memory of a prediction)
+    #: rows evaluated at a time: prediction, and L-BFGS's full batch (bounds their memory)
     _predict_chunk: int = 4096
 
     # ------------------------------------------------------------ public API
@@ -297,18 +320,29 @@ class BaseNetwork(ParameterChecks, BaseEstimator):
 
     # ----------------------------------------------------------------- lbfgs
 
-    def _loss_grad(self, net: Network, X, Y, sample_weight, training: bool = True) -> float:
-        loss = net.loss_grad(X, Y, sample_weight, training=training)
+    def _loss_grad(self, net: Network, X, Y, sample_weight, training: bool = True,
+                   chunks: list | None = None) -> float:
+        """``net.loss_grad`` (over ``chunks`` of rows when given), checked to be finite."""
+        if chunks is None:
+            loss = net.loss_grad(X, Y, sample_weight, training=training)
+        else:
+            loss = net.loss_grad_in_chunks(X, Y, sample_weight, chunks, training=training)
         if not np.isfinite(loss):
             self._diverged(f"the training loss became {loss}", non_finite=True)
         return loss
 
     def _fit_lbfgs(self, data: Prepared) -> None:
+        """L-BFGS on the full batch, evaluated in chunks of ``_predict_chunk`` rows of
+        similar lengths (:func:`~sknnedu.nn.network.row_chunks`), so that its memory is a
+        chunk's, never the data set's."""
         net, last = data.network, {}
+        size = self._predict_chunk
+        chunks = row_chunks(data.X, size) if data.X.shape[0] > size else None
 
         def loss_grad(theta):
             unpack(theta, net.params)
-            loss = self._loss_grad(net, data.X, data.Y, data.sample_weight, training=False)
+            loss = self._loss_grad(net, data.X, data.Y, data.sample_weight, training=False,
+                                   chunks=chunks)
             last["norms"], last["loss"] = net.grad_norms(), loss
             return loss, pack(net.grads)
 
@@ -357,40 +391,6 @@ class BaseNetwork(ParameterChecks, BaseEstimator):
         of draws alone."""
         return order
 
-    def _batches(self, X, order: np.ndarray | None, batch_size: int, buffer=None):
-        """An epoch's minibatches: ``(rows, X_batch)`` for each run of ``batch_size`` rows.
-
-        Parameters
-        ----------
-        X : ndarray, CSR matrix or any container of rows
-            Anything else than an ndarray is indexed as ``X[rows]``, ``rows`` a slice
-            (no shuffling) or an array of row indices: a sparse matrix, or a container
-            whose ``X[rows]`` is the batch its first layer reads.
-        order : ndarray of shape (n,) or None
-            The rows in the order of this epoch (None: X's own order).
-        batch_size : int
-        buffer : ndarray of shape (batch_size,) + X.shape[1:] or None
-            For an ndarray X taken in ``order``: the rows are gathered into it, so that an
-            epoch allocates nothing.
-
-        Yields
-        ------
-        rows : slice or ndarray of int
-            Index Y and the sample weights with it.
-        X_batch
-        """
-        n = X.shape[0]
-        for start in range(0, n, batch_size):
-            if order is None:
-                rows = slice(start, min(start + batch_size, n))
-                yield rows, X[rows]
-            else:
-                rows = order[start:start + batch_size]
-                if buffer is None:
-                    yield rows, X[rows]
-                else:  # mode="raise" would copy twice
-                    yield rows, np.take(X, rows, axis=0, out=buffer[:len(rows)], mode="clip")
-
     def _clip(self, net: Network) -> None:
         """Rescale the gradients so that their global L2 norm is at most ``clip_norm``.
 
@@ -419,8 +419,9 @@ class BaseNetwork(ParameterChecks, BaseEstimator):
         try:
             with threads.step_blas(net.layers, batch_size):  # the one thread policy
                 self._epochs(data, incremental, optimizer, batch_size)
-            if not incremental and state.runaway_epochs:
-                self._loss_diverged()
+            what = None if incremental else state.final_report()
+            if what is not None:  # the fit ends far above where it started
+                self._diverged(what, epoch=len(self.loss_curve_))
         except TrainingDivergedError as exc:
             if state.best_params is None:
                 raise
@@ -433,6 +434,9 @@ class BaseNetwork(ParameterChecks, BaseEstimator):
                     curve.append(float("nan"))
             warn(f"{exc} Kept the weights of the best validation score "
                  f"({self.best_validation_score_:.4g}).", ConvergenceWarning)
+        else:
+            if state.spiked():
+                self._warn_spike(data)
         if state.best_params is not None:
             for a, b in zip(self._params(), state.best_params):
                 a[...] = b
@@ -452,7 +456,7 @@ class BaseNetwork(ParameterChecks, BaseEstimator):
                 total_loss, n_batches = 0.0, 0
                 norms = np.zeros(net.n_learning_layers)
                 state.in_epoch = True  # until this epoch is in loss_curve_
-                for rows, X_batch in self._batches(X, batch_order, batch_size, buffer):
+                for rows, X_batch in batches(X, batch_order, batch_size, buffer):
                     Y_batch = Y[rows]
                     sw = None if sample_weight is None else sample_weight[rows]
                     loss = self._loss_grad(net, X_batch, Y_batch, sw)
@@ -462,7 +466,7 @@ class BaseNetwork(ParameterChecks, BaseEstimator):
                     self._clip(net)
                     optimizer.update_params(net.params, net.grads)
                 self._end_epoch(net, total_loss / n, norms / n_batches, n)
-                if self._update_no_improvement_count(net, data.val):
+                if self._update_no_improvement_count(net, data.val, batch_size):
                     state.best_params = [p.copy() for p in self._params()]
                 optimizer.iteration_ends(self.t_)
                 if state.no_improvement_count > self.n_iter_no_change:
@@ -497,8 +501,12 @@ class BaseNetwork(ParameterChecks, BaseEstimator):
         if self.verbose:
             print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
 
-    def _update_no_improvement_count(self, net: Network, val) -> bool:
-        """Count epochs without progress; True when this epoch has the best validation score."""
+    def _update_no_improvement_count(self, net: Network, val, batch_size: int) -> bool:
+        """Count epochs without progress; True when this epoch has the best validation score.
+
+        The validation set is predicted in chunks of the training ``batch_size`` (at most
+        ``_predict_chunk``), so that no layer's buffers grow beyond a batch.
+        """
         state = self._state
         if val is None:
             if self.loss_curve_[-1] > self.best_loss_ - self.tol:
@@ -508,9 +516,7 @@ class BaseNetwork(ParameterChecks, BaseEstimator):
             self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
             return False
         X_val, Y_val, y_val, sw_val = val
-        # in chunks no larger than a training batch, so that no layer's buffers grow
-        batch = 200 if self.batch_size == "auto" else self.batch_size
-        P = net.predict(X_val, chunk_size=min(self._predict_chunk, batch))
+        P = net.predict(X_val, chunk_size=min(self._predict_chunk, batch_size))
         score = float(self._val_score(P, y_val, sw_val))
         self.validation_scores_.append(score)
         self.validation_loss_curve_.append(net.loss(Y_val, P, sw_val, net.huber_delta))
@@ -536,11 +542,33 @@ class BaseNetwork(ParameterChecks, BaseEstimator):
         # MLPClassifier's words for the non-finite case, so that code matching them still does
         also = ("Solver produced non-finite parameter weights. The input data may contain "
                 "large values and need to be preprocessed. ") if non_finite else ""
+        advice = self._scaling_advice()
         raise TrainingDivergedError(
             f"Training diverged: {what} at epoch {epoch} "
             f"(solver={self.solver!r}, learning_rate_init={self.learning_rate_init!r}). "
-            f"{also}Lower learning_rate_init, or scale X (e.g. with StandardScaler)."
+            f"{also}{advice[0].upper()}{advice[1:]}."
         )
+
+    def _scaling_advice(self) -> str:
+        """What to change when a fit runs away on the scale of X (hook): for the messages
+        of divergence and of a loss spike on unscaled features."""
+        return ("lower learning_rate_init, or scale X (e.g. with "
+                "sklearn.preprocessing.StandardScaler)")
+
+    def _warn_spike(self, data: Prepared) -> None:
+        """The loss spiked above ``3 * reference + 1`` and recovered: warn, when the input
+        of the first learning layer is far from standardised (:func:`unscaled_feature`)."""
+        what = unscaled_feature(data.network, data.X, data.sample_weight)
+        if what is None:
+            return
+        state = self._state
+        epoch = len(self.loss_curve_) - state.epochs + state.peak_epoch
+        advice = self._scaling_advice()
+        warn(f"The training loss spiked from {state.reference_loss:.4g} before the first "
+             f"step to {state.peak_loss:.4g} at epoch {epoch} (solver={self.solver!r}, "
+             f"learning_rate_init={self.learning_rate_init!r}), and X is not scaled: {what} "
+             "(a standardised feature has mean 0 and standard deviation 1). Steps too large "
+             f"for the scale of X can leave a poor model: {advice}.", ConvergenceWarning)
 
     def _check_divergence(self) -> None:
         """After an epoch: stop a run whose loss or weights ran away (the rule is
@@ -549,9 +577,6 @@ class BaseNetwork(ParameterChecks, BaseEstimator):
         what = self._state.judge(self.loss_, w_max, min(self.n_iter_no_change, 10))
         if what is not None:
             self._diverged(what, epoch=len(self.loss_curve_))
-
-    def _loss_diverged(self) -> None:
-        self._diverged(self._state.loss_report(self.loss_), epoch=len(self.loss_curve_))
 
     # ------------------------------------------------------------ prediction
 

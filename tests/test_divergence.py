@@ -175,3 +175,73 @@ def test_the_error_is_a_public_value_error():
     assert type(info.value).__module__ == "sknnedu"
     assert "_Diverged" not in repr(info.value)
     assert isinstance(pickle.loads(pickle.dumps(info.value)), TrainingDivergedError)
+
+
+# ------------------------------------------------------------------ hardening, round four
+
+
+def test_r4_9_a_fit_that_ends_far_above_its_start_is_divergence():
+    # the RNNClassifier((8,), cell='rnn', solver='sgd', learning_rate_init=3,
+    # clip_norm=None), on less data: the loss jumps between 1 and 9 and ends at 4.0,
+    # 5 times its start, on an epoch that fell; only max_iter was reported
+    from sknnedu import RNNClassifier
+
+    X = np.random.RandomState(2).randn(32, 30, 2)
+    y = (X[:, 0, 0] > 0).astype(int)
+    clf = RNNClassifier((8,), cell="rnn", bidirectional=False, solver="sgd",
+                        learning_rate_init=3, clip_norm=None, max_iter=10, random_state=0)
+    with pytest.raises(TrainingDivergedError, match=r"the training loss ended at \S+, \S+ "
+                                                    r"times its \S+ before the first step"):
+        quiet(clf, "fit", X, y)
+
+
+def test_r4_9_the_last_epoch_is_judged_whether_it_rose_or_fell():
+    # at a high level, up and down: never more than `patience` rising epochs in a row
+    _, state = _judged([20.0, 50.0, 20.0, 45.0, 21.0])
+    assert state.final_report().startswith("the training loss ended at 21, 10.5 times its 2 ")
+    _, state = _judged([20.0, 50.0, 20.0, 45.0, 60.0])  # a last epoch that rose says so
+    assert "rising in 2 epoch(s) in a row" in state.final_report()
+    assert _judged([2.0, 50.0, 3.0, 2.5])[1].final_report() is None  # a spike that recovered
+    assert _judged([6.9, 6.0])[1].final_report() is None  # below 3 * 2 + 1
+    assert _judged([])[1].final_report() is None  # no epoch (interrupted)
+    assert _judged(np.geomspace(1e6, 10.0, 50), reference=2e6)[1].final_report() is None
+
+
+def _unscaled_regression():
+    rng = np.random.RandomState(0)
+    X = rng.randn(100, 3) + 100
+    return X, X[:, 0] - 100 + 0.1 * rng.randn(100)
+
+
+def test_r4_10_a_loss_spike_on_unscaled_features_names_the_scaler():
+    # the loss jumps from 17 to 2e5 in epoch 2 and settles far above its best (R^2 -23)
+    X, y = _unscaled_regression()
+    with pytest.warns(ConvergenceWarning) as caught:
+        NNRegressor(solver="sgd", max_iter=3, random_state=0).fit(X, y)
+    [message] = [str(w.message) for w in caught if "spiked" in str(w.message)]
+    assert message.startswith("The training loss spiked from 17 before the first step to "
+                              "2.251e+05 at epoch 2 (solver='sgd', learning_rate_init=0.001), "
+                              "and X is not scaled: feature 1 has mean 100 and standard "
+                              "deviation 0.982 (a standardised feature has mean 0 and "
+                              "standard deviation 1).")
+    assert message.endswith("lower learning_rate_init, or scale X (e.g. with "
+                            "sklearn.preprocessing.StandardScaler).")
+
+
+def test_r4_10_the_advice_is_the_estimators(monkeypatch):
+    monkeypatch.setattr(NNRegressor, "_scaling_advice", lambda self: "do this")
+    X, y = _unscaled_regression()
+    with pytest.warns(ConvergenceWarning, match=r"X is not scaled: .*: do this\.$"):
+        NNRegressor(solver="sgd", max_iter=3, random_state=0).fit(X, y)
+
+
+def test_r4_10_a_spike_on_scaled_features_says_nothing_of_scaling():
+    X, y = _unscaled_regression()
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    for lr in (0.001, 1.0):  # 1.0: the loss spikes from 0.52 to 3.8 in epoch 5, recovers
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            reg = NNRegressor(solver="sgd", momentum=0.0, learning_rate_init=lr, max_iter=10,
+                              random_state=0).fit(X, y)
+        assert [str(w.message) for w in caught if "spiked" in str(w.message)] == []
+    assert max(reg.loss_curve_) > 3 * reg.loss_curve_[0] + 1

@@ -19,6 +19,7 @@ from sklearn.neural_network import MLPClassifier
 
 from sknnedu import NNClassifier, NNRegressor, TrainingDivergedError, gradcheck, gradient_check
 from sknnedu.engine import BaseNetwork
+from sknnedu.nn.network import batches
 
 DIGITS_X, DIGITS_Y = load_digits(return_X_y=True)
 X, Y = DIGITS_X[:300] / 16, DIGITS_Y[:300]
@@ -48,10 +49,9 @@ class Rows:
 
 @pytest.mark.parametrize("shuffle", [False, True])
 def test_batches_of_any_container_are_taken_by_indexing(shuffle):
-    est = NNClassifier()
     rows = Rows(X[:23])
     order = np.random.RandomState(0).permutation(23) if shuffle else None
-    got = list(est._batches(rows, order, 10))
+    got = list(batches(rows, order, 10))
     assert [len(b) for _, b in got] == [10, 10, 3]
     for (index, batch), seen in zip(got, rows.seen):
         assert seen is index
@@ -64,11 +64,10 @@ def test_batches_of_any_container_are_taken_by_indexing(shuffle):
 
 @pytest.mark.parametrize("kind", ["dense", "csr"])
 def test_batches_of_arrays_gather_into_the_buffer(kind):
-    est = NNClassifier()
     data = X[:23] if kind == "dense" else sp.csr_matrix(X[:23])
     order = np.random.RandomState(0).permutation(23)
     buffer = np.empty((10, 64)) if kind == "dense" else None
-    for index, batch in est._batches(data, order, 10, buffer):
+    for index, batch in batches(data, order, 10, buffer):
         dense = batch if kind == "dense" else batch.toarray()
         np.testing.assert_array_equal(dense, X[:23][index])
         if kind == "dense":
@@ -202,3 +201,104 @@ def test_the_running_state_is_gone_after_a_call():
     with pytest.raises(TrainingDivergedError):
         quiet(est, "fit", X * 100, Y)
     assert not hasattr(est, "_state")
+
+
+# ------------------------------------------------------------------ hardening, round four
+
+
+def _ragged(lengths, seed=0):
+    rng = np.random.RandomState(seed)
+    seqs = [rng.randn(n, 2) for n in lengths]
+    return seqs, np.array([s[:, 0].sum() for s in seqs])
+
+
+def _loss_and_grad(net, data, chunks):
+    from sknnedu.nn.network import pack
+
+    if chunks is None:
+        loss = net.loss_grad(data.X, data.Y, data.sample_weight, training=False)
+    else:
+        loss = net.loss_grad_in_chunks(data.X, data.Y, data.sample_weight, chunks)
+    return loss, pack(net.grads)
+
+
+@pytest.mark.parametrize("case", ["sequences", "dense", "dense float32"])
+def test_r4_11_the_full_batch_in_chunks_is_the_whole_batch(case):
+    from sknnedu import RNNRegressor
+    from sknnedu.nn.network import row_chunks
+
+    if case == "sequences":
+        est = RNNRegressor((3,), alpha=0.3, random_state=0)
+        X_, y_ = _ragged([5, 3, 1, 7, 2, 4, 6, 1, 3, 2, 5])
+    else:
+        est = NNClassifier((5,), alpha=0.3, random_state=0)
+        X_, y_ = X[:11], Y[:11]
+        if case == "dense float32":
+            X_ = X_.astype(np.float32)
+    sw = np.linspace(0.0, 2.0, 11)
+    sw[[4, 5, 6]] = 0  # a chunk of zero weight adds nothing
+    data = est._prepare(X_, y_, sw)
+    chunks = row_chunks(data.X, 3)
+    assert sorted(np.concatenate([np.arange(11)[c] for c in chunks]).tolist()) == list(range(11))
+    assert all(np.arange(11)[c].size <= 3 for c in chunks)
+    whole, g_whole = _loss_and_grad(data.network, data, None)
+    chunked, g_chunked = _loss_and_grad(data.network, data, chunks)
+    tol = 1e-5 if case == "dense float32" else 1e-10
+    assert chunked == pytest.approx(whole, rel=tol)
+    np.testing.assert_allclose(g_chunked, g_whole, rtol=tol, atol=tol * np.abs(g_whole).max())
+
+
+def test_r4_11_lbfgs_holds_one_chunk_of_similar_lengths(monkeypatch):
+    # one long sequence among short ones: the whole batch was padded to its length
+    from sknnedu import RNNRegressor
+    from sknnedu.nn.network import Network
+
+    seen = []
+    real = Network.forward
+
+    def spy(self, X_batch, training=False):
+        seen.append(X_batch.shape[:2])  # (sequences, longest)
+        return real(self, X_batch, training)
+
+    monkeypatch.setattr(Network, "forward", spy)
+    X_, y_ = _ragged([5, 2, 40, 3, 5, 4, 3, 5, 2, 5, 3, 4, 5])
+    est = RNNRegressor((3,), solver="lbfgs", max_iter=2, random_state=0)
+    est._predict_chunk = 4
+    quiet(est, "fit", X_, y_)
+    assert seen and {m for m, _ in seen} <= {1, 4}
+    assert {T for _, T in seen} == {3, 5, 40}  # lengths [2 2 3 3] [3 4 4 5] [5 5 5 5] [40]
+
+
+def test_r4_13_early_stopping_validates_in_training_batches(monkeypatch):
+    # the RNN's 'auto' batch is 32 sequences: validation took 200 at a time
+    from sknnedu import RNNClassifier
+    from sknnedu.nn.network import Network
+
+    seen = []
+    real = Network.forward
+
+    def spy(self, X_batch, training=False):
+        seen.append(X_batch.shape[0])
+        return real(self, X_batch, training)
+
+    monkeypatch.setattr(Network, "forward", spy)
+    X_, y_ = _ragged([3, 1, 4, 2] * 20)
+    clf = RNNClassifier((2,), early_stopping=True, validation_fraction=0.5, max_iter=2,
+                        random_state=0)
+    quiet(clf, "fit", X_, y_ > 0)
+    assert max(seen) == 32 and len(clf.validation_scores_) == 2
+
+
+def test_r4_13_validation_in_order_of_length_keeps_each_prediction_its_row():
+    from sknnedu import RNNRegressor
+    from sknnedu._training_state import TrainState
+
+    X_, y_ = _ragged([5, 1, 3, 2, 4, 1, 6, 2])
+    reg = quiet(RNNRegressor((3,), max_iter=3, random_state=0), "fit", X_, y_)
+    seqs = reg._validate_X(X_)
+    reg._state = TrainState()
+    reg.validation_scores_, reg.validation_loss_curve_ = [], []
+    reg.best_validation_score_ = -np.inf
+    net = reg._network()
+    reg._update_no_improvement_count(net, (seqs, y_[:, None], y_, None), 3)
+    assert reg.validation_scores_ == [pytest.approx(reg.score(X_, y_), rel=1e-12)]

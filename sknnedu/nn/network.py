@@ -116,17 +116,71 @@ class Network:
         J : float
             Weighted mean loss of the batch plus the L2 penalty.
         """
-        m = Y.shape[0]
-        sw_sum = float(m if sample_weight is None else sample_weight.sum())
+        sw_sum = float(Y.shape[0] if sample_weight is None else sample_weight.sum())
         if sw_sum <= 0:  # a batch of zero-weight samples teaches nothing
             for g in self.grads:
                 g[...] = 0
             return 0.0
+        loss = self._data_loss_grad(X, Y, sample_weight, sw_sum, training)
+        return loss + self._penalty_grad(sw_sum)
+
+    def loss_grad_in_chunks(self, X, Y: np.ndarray, sample_weight: np.ndarray | None,
+                            chunks: list, *, training: bool = False) -> float:
+        """:meth:`loss_grad` over all the rows, one chunk of rows at a time.
+
+        ``J = sum_c (sum(w_c) / sum(w)) J_c + alpha / 2 sum_l ||W[l]||^2 / sum(w)``, ``J_c``
+        the weighted mean loss of chunk ``c``; each chunk's backward starts from
+        ``dz[L] = w dJ_i/dz / sum(w)`` (the whole data's ``sum(w)``), so the chunks'
+        gradients add up to the whole batch's, and the penalty's ``alpha W[l] / sum(w)``
+        is added once. The same J and ``grads`` as one pass over all the rows, to
+        rounding; the layers' buffers hold one chunk.
+
+        Parameters
+        ----------
+        X : ndarray, sparse matrix or any container indexed by rows, shape (n, ...)
+        Y : ndarray of shape (n, n[L])
+        sample_weight : ndarray of shape (n,) or None
+        chunks : list of slices or ndarrays of int
+            Rows of each chunk (together, every row once).
+        training : bool, default=False
+            Apply dropout.
+
+        Returns
+        -------
+        J : float
+        """
+        sw_sum = float(Y.shape[0] if sample_weight is None else sample_weight.sum())
+        total = None  # the sum of the chunks' gradients, in the order of self.grads
+        loss = 0.0
+        for rows in chunks:
+            sw = None if sample_weight is None else sample_weight[rows]
+            Y_c = Y[rows]
+            weight = float(Y_c.shape[0] if sw is None else sw.sum())
+            if weight <= 0:  # zero-weight rows add nothing
+                continue
+            loss += self._data_loss_grad(X[rows], Y_c, sw, sw_sum, training) * (weight / sw_sum)
+            grads = [self.grad_vector] if self.grad_vector is not None else self.grads
+            if total is None:
+                total = [g.copy() for g in grads]
+            else:
+                for t, g in zip(total, grads):
+                    t += g
+        if total is None:  # no sample of non-zero weight
+            for g in self.grads:
+                g[...] = 0
+            return 0.0
+        for t, g in zip(total, [self.grad_vector] if self.grad_vector is not None
+                        else self.grads):
+            g[...] = t
+        return loss + self._penalty_grad(sw_sum)
+
+    def _data_loss_grad(self, X, Y: np.ndarray, sample_weight: np.ndarray | None,
+                        sw_sum: float, training: bool) -> float:
+        """Forward and backward without the penalty: the batch's weighted mean loss, and
+        ``grads`` from ``dz[L] = w dJ_i/dz / sw_sum``."""
+        m = Y.shape[0]
         P = self.forward(X, training)
         loss = self.loss(Y, P, sample_weight, self.huber_delta)
-        if self.alpha:
-            loss += 0.5 * self.alpha * sum(float(np.vdot(W, W)) for W in self.penalized) / sw_sum
-
         dtype = P.dtype
         self._dz = reuse(self._dz, P.shape, dtype)
         dz = self.loss.gradient(Y, P, self._dz[:m], self.huber_delta)
@@ -137,13 +191,19 @@ class Network:
         da, first_learning = dz, self._first_learning
         for i in range(len(self.layers) - 1, first_learning - 1, -1):
             da = self.layers[i].backward(da, need_input_grad=i > first_learning)
-        if self.alpha:  # dW[l] += alpha / sum(w) W[l], through reused scratch arrays
-            scale = dtype.type(self.alpha / sw_sum)
-            if self._scratch is None:
-                self._scratch = [np.empty_like(W) for W in self.penalized]
-            for W, gW, tmp in zip(self.penalized, self.penalized_grads, self._scratch):
-                gW += np.multiply(W, scale, out=tmp)
         return loss
+
+    def _penalty_grad(self, sw_sum: float) -> float:
+        """``alpha / 2 sum_l ||W[l]||^2 / sum(w)``, and ``dW[l] += alpha W[l] / sum(w)``
+        through reused scratch arrays."""
+        if not self.alpha:
+            return 0.0
+        penalty = 0.5 * self.alpha * sum(float(np.vdot(W, W)) for W in self.penalized) / sw_sum
+        if self._scratch is None:
+            self._scratch = [np.empty_like(W) for W in self.penalized]
+        for W, gW, tmp in zip(self.penalized, self.penalized_grads, self._scratch):
+            gW += np.multiply(W, gW.dtype.type(self.alpha / sw_sum), out=tmp)
+        return penalty
 
     def grad_norms(self) -> list[float]:
         """Per learning layer, the norm of the gradient of its penalised parameters
@@ -152,21 +212,77 @@ class Network:
                 for group in self._norm_groups]
 
     def predict(self, X, chunk_size: int = 4096) -> np.ndarray:
-        """``a[L]`` for every row of X, computed in chunks of ``chunk_size`` rows.
+        """``a[L]`` for every row of X, computed in chunks of ``chunk_size`` rows
+        (:func:`row_chunks`: sequences in order of length), returned in X's order.
 
         Returns
         -------
         P : ndarray of shape (n_samples, n[L])
         """
-        n = X.shape[0]
         out = None
-        for start in range(0, n, chunk_size):
-            stop = min(start + chunk_size, n)
-            P = self.forward(X[start:stop])
+        for rows in row_chunks(X, chunk_size):
+            P = self.forward(X[rows])
             if out is None:
-                out = np.empty((n,) + P.shape[1:], dtype=P.dtype)
-            out[start:stop] = P
+                out = np.empty((X.shape[0],) + P.shape[1:], dtype=P.dtype)
+            out[rows] = P
         return out
+
+
+def row_chunks(X, size: int) -> list:
+    """The rows of X in chunks of at most ``size``: slices in order; for a container
+    with ``lengths`` (:class:`~sknnedu.nn.sequences.Sequences`), arrays of rows in order
+    of length, so that each chunk is padded to about its own sequences' length.
+
+    Parameters
+    ----------
+    X : ndarray, sparse matrix or any container of rows, shape (n, ...)
+    size : int
+
+    Returns
+    -------
+    chunks : list of slice or ndarray of int
+    """
+    n = X.shape[0]
+    lengths = getattr(X, "lengths", None)
+    if lengths is None:
+        return [slice(start, min(start + size, n)) for start in range(0, n, size)]
+    order = np.argsort(lengths, kind="stable")
+    return [order[start:start + size] for start in range(0, n, size)]
+
+
+def batches(X, order: np.ndarray | None, batch_size: int, buffer: np.ndarray | None = None):
+    """An epoch's minibatches: ``(rows, X_batch)`` for each run of ``batch_size`` rows.
+
+    Parameters
+    ----------
+    X : ndarray, CSR matrix or any container of rows
+        Anything else than an ndarray is indexed as ``X[rows]``, ``rows`` a slice
+        (no shuffling) or an array of row indices: a sparse matrix, or a container
+        whose ``X[rows]`` is the batch its first layer reads.
+    order : ndarray of shape (n,) or None
+        The rows in the order of this epoch (None: X's own order).
+    batch_size : int
+    buffer : ndarray of shape (batch_size,) + X.shape[1:] or None
+        For an ndarray X taken in ``order``: the rows are gathered into it, so that an
+        epoch allocates nothing.
+
+    Yields
+    ------
+    rows : slice or ndarray of int
+        Index Y and the sample weights with it.
+    X_batch
+    """
+    n = X.shape[0]
+    for start in range(0, n, batch_size):
+        if order is None:
+            rows = slice(start, min(start + batch_size, n))
+            yield rows, X[rows]
+        else:
+            rows = order[start:start + batch_size]
+            if buffer is None:
+                yield rows, X[rows]
+            else:  # mode="raise" would copy twice
+                yield rows, np.take(X, rows, axis=0, out=buffer[:len(rows)], mode="clip")
 
 
 def check_layer(layer: Layer) -> None:
