@@ -97,9 +97,19 @@ default='relu'
         gamma of ``'leakyrelu'``.
     huber_delta : float, default=1.0
         Threshold d of ``loss='huber'``: residuals beyond it count linearly.
+    batch_norm : bool, default=False
+        Batch normalisation of every hidden layer, ``a[l] = g(BN(z[l]))``
+        (:class:`~sknnedu.nn.normalization.BatchNorm`: batch statistics in training, the
+        running statistics at prediction). Off by default, so the computation stays
+        MLPRegressor's.
 
     Attributes
     ----------
+    batch_norm_scales_, batch_norm_offsets_ : lists of ndarray of shape (n[l],)
+        With ``batch_norm``: ``gamma`` and ``beta`` of each hidden layer (empty lists
+        otherwise).
+    batch_norm_means_, batch_norm_vars_ : lists of ndarray of shape (n[l],)
+        With ``batch_norm``: the running statistics used at prediction.
     coefs_ : list of L ndarrays
         ``coefs_[l-1]`` is W[l], of shape (n[l-1], n[l]).
     intercepts_ : list of L ndarrays
@@ -168,6 +178,7 @@ default='relu'
         rho=0.9,
         negative_slope=0.01,
         huber_delta=1.0,
+        batch_norm=False,
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -198,6 +209,7 @@ default='relu'
         self.rho = rho
         self.negative_slope = negative_slope
         self.huber_delta = huber_delta
+        self.batch_norm = batch_norm
 
     def predict(self, X) -> np.ndarray:
         """The network's output ``a[L]``.

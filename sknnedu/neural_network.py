@@ -115,9 +115,19 @@ default='relu'
         Decay of the running mean of squared gradients of ``solver='rmsprop'``.
     negative_slope : float, default=0.01
         gamma of ``'leakyrelu'``: ``g(z) = max(gamma z, z)``.
+    batch_norm : bool, default=False
+        Batch normalisation of every hidden layer, ``a[l] = g(BN(z[l]))``
+        (:class:`~sknnedu.nn.normalization.BatchNorm`: batch statistics in training, the
+        running statistics at prediction). Off by default, so the computation stays
+        MLPClassifier's.
 
     Attributes
     ----------
+    batch_norm_scales_, batch_norm_offsets_ : lists of ndarray of shape (n[l],)
+        With ``batch_norm``: ``gamma`` and ``beta`` of each hidden layer (empty lists
+        otherwise).
+    batch_norm_means_, batch_norm_vars_ : lists of ndarray of shape (n[l],)
+        With ``batch_norm``: the running statistics used at prediction.
     classes_ : ndarray of shape (n_classes,)
     coefs_ : list of L ndarrays
         ``coefs_[l-1]`` is W[l], of shape (n[l-1], n[l]).
@@ -193,6 +203,7 @@ default='relu'
         dropout=0.0,
         rho=0.9,
         negative_slope=0.01,
+        batch_norm=False,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -222,6 +233,7 @@ default='relu'
         self.dropout = dropout
         self.rho = rho
         self.negative_slope = negative_slope
+        self.batch_norm = batch_norm
 
     # ------------------------------------------------------------------ API
 

@@ -198,7 +198,8 @@ def test_every_mlpregressor_parameter_with_its_default():
     ours, ref = NNRegressor().get_params(), MLPRegressor().get_params()
     assert set(ref) <= set(ours)
     assert {k: ours[k] for k in ref} == ref
-    assert set(ours) - set(ref) == {"dropout", "huber_delta", "init", "negative_slope", "rho"}
+    assert set(ours) - set(ref) == {"batch_norm", "dropout", "huber_delta", "init",
+                                    "negative_slope", "rho"}
     # positional parameters in the same order, the rest keyword-only as there
     sig_ours = list(inspect.signature(NNRegressor).parameters.values())
     sig_ref = list(inspect.signature(MLPRegressor).parameters.values())
