@@ -60,6 +60,10 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sknnedu.feature_extraction.ConvFeatureTransformer",
     "sknnedu.rnn.RNNClassifier",
     "sknnedu.rnn.RNNRegressor",
+    "sknnedu.sequence_cnn.SequenceCNNClassifier",
+    "sknnedu.sequence_cnn.SequenceCNNRegressor",
+    "sknnedu.transformer.TransformerClassifier",
+    "sknnedu.transformer.TransformerRegressor",
     "sknnedu.text.TextSequencer",
 )
 
