@@ -1,4 +1,4 @@
-"""CNNClassifier: a convolutional network trained end to end, backprop written in numpy.
+"""CNNClassifier and CNNRegressor: convolutional networks trained end to end, in numpy.
 
 The notes end where they say that "a combination of convolution and pooling when
 combined over multiple layers" works best for images. Here every filter learns:
@@ -7,30 +7,21 @@ the network is ::
     [Conv2D -> Pool2D] x len(conv_layers) -> Flatten -> [Dense] x len(hidden) -> Dense
 
 (:mod:`sknnedu.nn.conv_layers`, :mod:`sknnedu.nn.layers`), trained by the same engine as
-:class:`~sknnedu.NNClassifier` (:mod:`sknnedu.engine`); this module only says how
-images come in, which layers there are and how their arrays start.
+:class:`~sknnedu.NNClassifier` (:mod:`sknnedu.engine`). Each estimator is a body plus a
+target: the conv body (``sknnedu/_conv_body.py``: how images come in, which layers there
+are and how their arrays start) with the classifier's labels or the regressor's values.
+This module holds only their parameters and documentation.
 """
 
 from __future__ import annotations
 
-import numbers
+from ._conv_body import POOLINGS, _ConvBody, input_scale
+from .neural_network import NNClassifier, NNRegressor
 
-import numpy as np
-from sklearn.utils.validation import check_array, check_X_y, validate_data
-
-from ._warn import stacklevel
-from .neural_network import NNClassifier, init_dense
-from .nn.conv import conv_geometry
-from .nn.conv_layers import Conv2D, Flatten, Pool2D
-from .nn.geometry import resolve_image_shape
-from .nn.initializers import INITIALIZERS, resolve_init
-from .nn.layers import Dense, Rescale
-from .nn.losses import OUTPUT_LOSSES
-
-POOLINGS = ("max", "avg", None)
+__all__ = ["CNNClassifier", "CNNRegressor", "POOLINGS", "input_scale"]
 
 
-class CNNClassifier(NNClassifier):
+class CNNClassifier(_ConvBody, NNClassifier):
     """Convolutional neural network classifier, backpropagation written in numpy.
 
     Each entry of ``conv_layers`` is a convolution (``'same'`` padding by default)
@@ -121,9 +112,6 @@ n_outputs_, out_activation_, n_features_in_
     (3,)
     """
 
-    _param_attrs = ("conv_kernels_", "coefs_", "conv_intercepts_", "intercepts_")
-    _predict_chunk = 256
-
     def __init__(
         self,
         conv_layers=((32, 3), (32, 3)),
@@ -179,282 +167,144 @@ n_outputs_, out_activation_, n_features_in_
             max_fun=max_fun, init=init, class_weight=class_weight, dropout=dropout, rho=rho,
             negative_slope=negative_slope)
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
-        return tags
 
-    # ------------------------------------------------------- parameter checks
+class CNNRegressor(_ConvBody, NNRegressor):
+    """Convolutional neural network regressor (image to value or vector), backprop in numpy.
 
-    def _conv_specs(self) -> list[tuple[int, tuple[int, int], str]]:
-        """conv_layers as ``(n_filters, (fh, fw), activation)`` triples, validated."""
-        entries = self.conv_layers
-        if isinstance(entries, str) or not hasattr(entries, "__iter__"):
-            raise ValueError(
-                "conv_layers must be a sequence of (n_filters, kernel_size) or "
-                f"(n_filters, kernel_size, activation) entries; got {entries!r}."
-            )
-        specs = []
-        for i, entry in enumerate(entries):
-            ok = isinstance(entry, (tuple, list)) and len(entry) in (2, 3)
-            if ok:
-                n, size, *act = entry
-                act = act[0] if act else self.activation
-                if _int(size):
-                    size = (size, size)
-                ok = (_int(n) and n >= 1 and isinstance(size, (tuple, list)) and len(size) == 2
-                      and all(_int(s) and s >= 1 for s in size) and isinstance(act, str))
-            if not ok:
-                raise ValueError(
-                    f"conv_layers[{i}] must be (n_filters, kernel_size) or (n_filters, "
-                    f"kernel_size, activation) with ints >= 1, kernel_size an int or "
-                    f"(fh, fw), e.g. (16, 3) or (8, (3, 3), 'tanh'); got {entry!r}."
-                )
-            self._check_activation(act, f"activation of conv layer {i}")
-            specs.append((int(n), (int(size[0]), int(size[1])), act))
-        return specs
+    The conv body of :class:`CNNClassifier` (its layers, input geometry, input scale
+    and defaults measured for images) with the output and losses of
+    :class:`~sknnedu.NNRegressor`::
 
-    def _check_own_params(self) -> None:
-        super()._check_own_params()
-        self._conv_specs()
-        self._hidden_layers()
-        self._need(self.pooling in POOLINGS, "pooling", "'max', 'avg' or None")
-        self._need(_int(self.pool_size) and self.pool_size >= 1, "pool_size", "an int >= 1")
-        self._need(_int(self.stride) and self.stride >= 1, "stride", "an int >= 1")
-        self._need(self.padding in ("same", "valid") or (_int(self.padding)
-                                                           and self.padding >= 0),
-                   "padding", "'same', 'valid' or an int >= 0")
-        shape = self.image_shape
-        self._need(shape is None or (isinstance(shape, (tuple, list)) and len(shape) in (2, 3)
-                                     and all(_int(s) and s >= 1 for s in shape)),
-                   "image_shape", "None, (h, w) or (h, w, c) with ints >= 1")
+        z = conv2d(a_prev, K) + b,  a = pool(g(z))          each conv layer
+        z[l] = a[l-1] W[l] + b[l],  a[l] = g[l](z[l])       each dense layer
 
-    # ------------------------------------------------------------ input
-
-    def _validate_X_y(self, X, y, reset: bool):
-        with np.errstate(over="ignore", invalid="ignore"):
-            if reset or _ndim(X) == 2:
-                X, y = validate_data(self, X, y, allow_nd=True, multi_output=True,
-                                     dtype=_dtype(X), reset=reset)
-            else:  # images: their shape is checked against image_shape_ below
-                X, y = check_X_y(X, y, allow_nd=True, multi_output=True, dtype=_dtype(X))
-        if X.ndim > 4:
-            raise ValueError(
-                "X must be 2-D rows (n_samples, n_features), 3-D grayscale images "
-                f"(n, h, w) or 4-D images (n, h, w, c); got {X.ndim}-D of shape {X.shape}."
-            )
-        if reset:
-            self.image_shape_ = self._resolve_image_shape(X)
-            self.n_features_in_ = int(np.prod(self.image_shape_))
-        return self._as_images(X), y
-
-    def _validate_X(self, X):
-        with np.errstate(over="ignore", invalid="ignore"):
-            if _ndim(X) == 2:
-                X = validate_data(self, X, dtype=_dtype(X), reset=False)
-            else:
-                X = check_array(X, allow_nd=True, dtype=_dtype(X))
-        return self._as_images(X)
-
-    def _resolve_image_shape(self, X) -> tuple[int, int, int]:
-        return resolve_image_shape(X.shape, self.image_shape, stacklevel=stacklevel(1))
-
-    def _as_images(self, X) -> np.ndarray:
-        """X as (n, h, w, c) images of :attr:`image_shape_`, checked."""
-        h, w, c = self.image_shape_
-        if X.ndim == 2:
-            if X.shape[1] != h * w * c:
-                raise ValueError(
-                    f"X has {X.shape[1]} features; the model reads {h} x {w} x {c} images "
-                    f"({h * w * c} features)."
-                )
-            return X.reshape(X.shape[0], h, w, c)
-        images = X[..., None] if X.ndim == 3 else X
-        if images.shape[1:] != (h, w, c):
-            raise ValueError(
-                f"X holds images of shape {images.shape[1:]}; the model was fitted on "
-                f"{(h, w, c)}."
-            )
-        return images
-
-    # ------------------------------------------------------------ network
-
-    def _geometry(self) -> list[dict]:
-        """Per conv layer: input and output shapes, padding and pooling window (checked)."""
-        h, w, c = self.image_shape_
-        plan = []
-        for i, (n, (fh, fw), act) in enumerate(self._conv_specs()):
-            try:
-                _, (oh, ow) = conv_geometry((h, w), (fh, fw), self.stride, self.padding)
-            except ValueError:
-                raise ValueError(
-                    f"The image runs out of pixels at conv layer {i}: its input is "
-                    f"{h} x {w} x {c}, too small for a {fh} x {fw} kernel with "
-                    f"padding={self.padding!r}. Use padding='same' or a smaller kernel"
-                    f"{'; or fewer conv layers, or a smaller pool_size before it' if i else ''}."
-                ) from None
-            pool = None
-            ph, pw = oh, ow
-            if self.pooling is not None:
-                pool = (self.pool_size if oh > 1 else 1, self.pool_size if ow > 1 else 1)
-                if pool[0] > oh or pool[1] > ow:
-                    raise ValueError(
-                        f"The image runs out of pixels at the pooling after conv layer {i}: "
-                        f"its feature maps are {oh} x {ow}, smaller than pool_size="
-                        f"{self.pool_size}. Use fewer conv layers or a smaller pool_size."
-                    )
-                ph, pw = oh // pool[0], ow // pool[1]
-            plan.append(dict(in_shape=(h, w, c), kernel=(n, fh, fw, c), activation=act,
-                             pool=pool, out_shape=(ph, pw, n)))
-            h, w, c = ph, pw, n
-        return plan
-
-    def _initialize_params(self, X, Y, rng, sample_weight=None) -> None:
-        dtype = self._float_dtype(X)  # uint8 images train in float64, batch by batch
-        self.input_scale_ = input_scale(X, sample_weight, dtype)
-        plan = self._geometry()
-        self._conv_settings = (self.padding, self.stride, self.pooling, self.pool_size)
-        self.conv_activations_ = [p["activation"] for p in plan]
-        self.feature_map_shapes_ = [p["out_shape"] for p in plan]
-        self.conv_kernels_, self.conv_intercepts_ = [], []
-        for p in plan:
-            k, fh, fw, c = p["kernel"]
-            # the initialiser's fan-in is a patch, fh fw c values, as for a dense layer
-            name = resolve_init(self.init, p["activation"])
-            W, b = INITIALIZERS[name](fh * fw * c, k, rng, dtype, activation=p["activation"])
-            self.conv_kernels_.append(np.ascontiguousarray(W.T.reshape(k, fh, fw, c)))
-            self.conv_intercepts_.append(b)
-        layers = self._hidden_layers()
-        self.hidden_activations_ = [act for _, act in layers]
-        self.n_outputs_ = Y.shape[1]
-        self.out_activation_ = OUTPUT_LOSSES[self._loss_name()].activation
-        flat = int(np.prod(plan[-1]["out_shape"])) if plan else int(np.prod(self.image_shape_))
-        units = [flat] + [size for size, _ in layers] + [Y.shape[1]]
-        self.n_layers_ = len(units)
-        self.coefs_, self.intercepts_ = init_dense(
-            units, self.hidden_activations_, self.activation, self.init, rng, dtype)
-
-    def _build_layers(self, dropout: float = 0.0, rng=None) -> list:
-        layers = [Rescale(self.input_scale_)]
-        plan_shapes = [self.image_shape_] + list(self.feature_map_shapes_)
-        for i, (K, b, act) in enumerate(zip(self.conv_kernels_, self.conv_intercepts_,
-                                            self.conv_activations_)):
-            h, w, _ = plan_shapes[i]
-            layers.append(Conv2D(K, b, stride=self.stride, padding=self.padding,
-                                 activation=act, slope=self.negative_slope, input_hw=(h, w)))
-            if self.pooling is not None:
-                _, (oh, ow) = conv_geometry((h, w), K.shape[1:3], self.stride, self.padding)
-                layers.append(Pool2D(self.pooling, (self.pool_size if oh > 1 else 1,
-                                                    self.pool_size if ow > 1 else 1)))
-        layers.append(Flatten())
-        acts = self.hidden_activations_ + ["identity"]  # g[L] is the network's
-        dense = [Dense(W, b, act, self.negative_slope)
-                 for W, b, act in zip(self.coefs_, self.intercepts_, acts)]
-        dense = self._with_dropout(dense, len(self.hidden_activations_), dropout, rng)
-        return layers + dense
-
-    def _architecture(self):
-        return (self._conv_specs(), self._hidden_layers(), self.padding, self.stride,
-                self.pooling, self.pool_size)
-
-    def _fitted_architecture(self):
-        convs = [(K.shape[0], K.shape[1:3], a)
-                 for K, a in zip(self.conv_kernels_, self.conv_activations_)]
-        dense = [(c.shape[1], a) for c, a in zip(self.coefs_, self.hidden_activations_)]
-        return (convs, dense) + self._conv_settings
-
-    def _check_architecture(self) -> None:
-        super()._check_architecture()
-        if self.image_shape is not None:
-            given = tuple(self.image_shape) + ((1,) if len(self.image_shape) == 2 else ())
-            if given != tuple(self.image_shape_):
-                raise ValueError(
-                    f"image_shape changed from the fitted model's {tuple(self.image_shape_)} "
-                    f"to {tuple(self.image_shape)}; warm_start and partial_fit need the same "
-                    "image geometry. Fit afresh (warm_start=False) to read X as other images."
-                )
-        shapes = [p["out_shape"] for p in self._geometry()]
-        if shapes != list(self.feature_map_shapes_):
-            raise ValueError(
-                f"The feature maps would change from {self.feature_map_shapes_} to {shapes} "
-                "(padding, stride or pooling changed); warm_start and partial_fit need the "
-                "same architecture."
-            )
-
-
-def input_scale(X, sample_weight, dtype) -> np.ndarray:
-    """Root mean square of each channel over the images, weighted as the samples.
-
-    ``s_c = sqrt(sum_i w_i sum_p x_ipc^2 / (sum_i w_i * n_pixels))`` (1 for a channel
-    that is all 0), computed in blocks of 1,024 images converted to float64 one at a
-    time, so that uint8 images are never copied whole. Where squaring would overflow
-    or underflow (pixels beyond about 1e150 or below 1e-150), the pixels and weights
-    are first divided by their largest values.
+    with ``g[L]`` the identity (``exp`` for ``loss='poisson'``), minimising the loss
+    plus ``alpha / 2`` times the squared weights (kernels and dense weights), both
+    divided by the total sample weight. With residuals ``r = a[L] - y``, the losses
+    per sample, summed over the outputs, are ``r**2 / 2`` (``'squared_error'``),
+    ``|r|`` (``'absolute_error'``), Huber's (``r**2 / 2`` for ``|r| <= d``, else
+    ``d (|r| - d / 2)``, ``d = huber_delta``) and Poisson's deviance (see
+    :class:`~sknnedu.NNRegressor`). ``y`` is used as it is given (not rescaled); the
+    images are divided by their root mean square, as :class:`CNNClassifier` does.
 
     Parameters
     ----------
-    X : ndarray of shape (n, h, w, c), any numeric dtype
-    sample_weight : ndarray of shape (n,) or None
-    dtype : numpy dtype
-        Of the result, float32 or float64.
+    conv_layers : sequence, default=((32, 3), (32, 3))
+        One entry per convolution layer: ``(n_filters, kernel_size)`` or
+        ``(n_filters, kernel_size, activation)``, ``kernel_size`` an int or
+        ``(fh, fw)``.
+    hidden_layer_sizes : int or sequence, default=(64,)
+        Dense layers after flattening: ints or ``(size, activation)`` pairs.
+    activation : str, default='relu'
+        Activation of the conv layers and the int dense layers.
+    loss : {'squared_error', 'poisson', 'absolute_error', 'huber'}, \
+default='squared_error'
+        The loss minimised, as in :class:`~sknnedu.NNRegressor`. ``'poisson'`` needs
+        ``y >= 0`` and predicts ``exp(z)``.
+    padding, stride, pooling, pool_size, image_shape
+        As in :class:`CNNClassifier`: ``'same'`` padding, stride 1, max pooling of
+        2 x 2, and rows read as square grayscale images, by default.
+    solver, alpha, batch_size, learning_rate, learning_rate_init, power_t, \
+max_iter, shuffle, random_state, tol, verbose, warm_start, momentum, \
+nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, \
+epsilon, n_iter_no_change, max_fun, init, dropout, rho, negative_slope
+        As in :class:`CNNClassifier` (``batch_size=64``, ``learning_rate_init=0.003``,
+        ``max_iter=100``, ``init='auto'``); early stopping scores the held-out R^2.
+    huber_delta : float, default=1.0
+        Threshold d of ``loss='huber'``: residuals beyond it count linearly.
 
-    Returns
-    -------
-    scale : ndarray of shape (c,)
+    Attributes
+    ----------
+    conv_kernels_ : list of ndarray
+        ``conv_kernels_[i]`` of shape ``(n_filters, fh, fw, c_in)``.
+    conv_intercepts_ : list of ndarray
+        ``conv_intercepts_[i]`` of shape ``(n_filters,)``.
+    coefs_, intercepts_ : lists of ndarray
+        The dense part; ``coefs_[-1]`` of shape ``(n[L-1], n_outputs_)``.
+    image_shape_ : tuple (h, w, c)
+        The resolved input geometry.
+    input_scale_ : ndarray of shape (c,)
+        Root mean square of each channel over the training images; the network
+        sees ``X / input_scale_``.
+    feature_map_shapes_ : list of tuple
+        ``(h, w, c)`` after each conv + pooling layer.
+    conv_activations_ : list of str
+    hidden_activations_ : list of str
+    out_activation_ : str
+        ``'identity'``, or ``'exp'`` for ``loss='poisson'``.
+    loss_, loss_curve_, best_loss_, validation_scores_, validation_loss_curve_, \
+best_validation_score_, gradient_norms_, n_iter_, t_, n_layers_, n_outputs_, \
+n_features_in_
+        As in :class:`~sknnedu.NNRegressor`; ``gradient_norms_`` lists the conv layers
+        first; ``n_features_in_`` is ``h * w * c``.
 
-    Raises
-    ------
-    ValueError
-        Where the scale or its inverse is not a finite number of ``dtype``.
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sknnedu import CNNRegressor
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> X = X / 16
+    >>> y = X.sum(axis=1)                         # each image's total ink
+    >>> reg = CNNRegressor(((4, 3),), (16,), pooling="avg", learning_rate_init=0.01,
+    ...                    max_iter=60, random_state=0).fit(X[:300], y[:300])
+    >>> reg.score(X[300:500], y[300:500]) > 0.9   # R^2 on unseen digits
+    True
+    >>> reg.predict(X[:3]).shape
+    (3,)
     """
-    c, n = X.shape[-1], len(X)
-    w = np.ones(n) if sample_weight is None else sample_weight
-    pixels = int(np.prod(X.shape[1:-1]))
-    total_sq, peak = np.zeros(c), np.zeros(c)
-    for start in range(0, n, 1024):  # (one float64 block at a time, squared in place)
-        chunk = X[start:start + 1024].astype(np.float64).reshape(-1, pixels, c)
-        peak = np.maximum(peak, np.maximum(chunk.max(axis=(0, 1)), -chunk.min(axis=(0, 1))))
-        total_sq += w[start:start + 1024] @ np.square(chunk, out=chunk).sum(axis=1)
-    rms = np.sqrt(total_sq / max(float(w.sum()) * pixels, 1e-300))
-    if not (np.isfinite(total_sq).all() and ((peak == 0) | (peak > 1e-150)).all()
-            and (peak < 1e150).all()):  # again, on the scale of the largest values
-        unit, w = np.where(peak > 0, peak, 1.0), w / w.max()
-        total_sq[...] = 0
-        for start in range(0, n, 1024):
-            chunk = X[start:start + 1024].astype(np.float64).reshape(-1, pixels, c)
-            chunk /= unit
-            total_sq += w[start:start + 1024] @ np.square(chunk, out=chunk).sum(axis=1)
-        rms = unit * np.sqrt(total_sq / (float(w.sum()) * pixels))
-    with np.errstate(over="ignore", divide="ignore"):
-        scale = np.where(rms > 0, rms, 1.0).astype(dtype)
-        ok = np.isfinite(scale).all() and np.isfinite(1 / scale).all() and (scale > 0).all()
-    if not ok:
-        raise ValueError(
-            f"The pixels of X are too {'small' if (rms < 1).all() else 'large'} to rescale "
-            f"in {np.dtype(dtype).name}: their root mean square per channel is {rms}. "
-            "Scale X first (divide it by its largest value)"
-            + (", or pass it as float64." if np.dtype(dtype) == np.float32 else ".")
-        )
-    return scale
 
-
-def _dtype(X):
-    """How validation converts X: integer, bool and float16 arrays (uint8 images) are
-    kept as they are, converted one batch at a time by the first layer (Rescale); other
-    input becomes float64 (float32 stays float32)."""
-    dtype = getattr(X, "dtype", None)
-    if isinstance(dtype, np.dtype) and (dtype.kind in "uib" or dtype == np.float16):
-        return None
-    return (np.float64, np.float32)
-
-
-def _ndim(X) -> int:
-    """Dimensions of X without converting it (2 for tables, DataFrames, array-likes)."""
-    ndim = getattr(X, "ndim", None)
-    if isinstance(ndim, int):
-        return ndim
-    return np.ndim(X) if isinstance(X, (list, tuple)) else 2
-
-
-def _int(v) -> bool:
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+    def __init__(
+        self,
+        conv_layers=((32, 3), (32, 3)),
+        hidden_layer_sizes=(64,),
+        activation="relu",
+        *,
+        loss="squared_error",
+        padding="same",
+        stride=1,
+        pooling="max",
+        pool_size=2,
+        image_shape=None,
+        solver="adam",
+        alpha=0.0001,
+        batch_size=64,
+        learning_rate="constant",
+        learning_rate_init=0.003,
+        power_t=0.5,
+        max_iter=100,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        init="auto",
+        dropout=0.0,
+        rho=0.9,
+        negative_slope=0.01,
+        huber_delta=1.0,
+    ):
+        self.conv_layers = conv_layers
+        self.padding = padding
+        self.stride = stride
+        self.pooling = pooling
+        self.pool_size = pool_size
+        self.image_shape = image_shape
+        super().__init__(
+            loss, hidden_layer_sizes, activation, solver=solver, alpha=alpha,
+            batch_size=batch_size, learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
+            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
+            warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun, init=init, dropout=dropout, rho=rho,
+            negative_slope=negative_slope, huber_delta=huber_delta)

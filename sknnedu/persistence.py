@@ -57,6 +57,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sknnedu.neural_network.NNClassifier",
     "sknnedu.neural_network.NNRegressor",
     "sknnedu.cnn.CNNClassifier",
+    "sknnedu.cnn.CNNRegressor",
     "sknnedu.feature_extraction.ConvFeatureTransformer",
     "sknnedu.rnn.RNNClassifier",
     "sknnedu.rnn.RNNRegressor",

@@ -136,8 +136,8 @@ def test_joblib_round_trip_is_identical(models, digits, tmp_path, name):
 
 
 def test_trusted_types_are_the_project_classes():
-    from sknnedu import RNNClassifier, RNNRegressor, TextSequencer
-    classes = (NNClassifier, NNRegressor, CNNClassifier, ConvFeatureTransformer,
+    from sknnedu import CNNRegressor, RNNClassifier, RNNRegressor, TextSequencer
+    classes = (NNClassifier, NNRegressor, CNNClassifier, CNNRegressor, ConvFeatureTransformer,
                RNNClassifier, RNNRegressor, TextSequencer)
     names = {f"{c.__module__}.{c.__qualname__}" for c in classes}
     assert set(TRUSTED_TYPES) == names
