@@ -2,7 +2,7 @@
 
 Compares, on ``n`` random float32 32x32x3 images and 16 random 5x5x3 kernels:
 
-* ``sknnedu.conv.conv_pool2d`` (the functional core),
+* ``sknnedu.nn.conv.conv_pool2d`` (the functional core),
 * ``ConvFeatureTransformer.transform`` on the flattened rows (what a Pipeline runs),
 * PyTorch ``conv2d + relu + max_pool2d`` on CPU, if torch is importable, in its
   default NCHW layout and in channels-last (the faster one is the reference);
@@ -27,8 +27,8 @@ import tracemalloc
 import numpy as np
 from scipy.signal import correlate2d
 
-from sknnedu.conv import conv_pool2d
 from sknnedu.feature_extraction import ConvFeatureTransformer
+from sknnedu.nn.conv import conv_pool2d
 
 try:
     import torch

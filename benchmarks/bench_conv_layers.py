@@ -13,7 +13,7 @@ The network (float32, channels-last, MNIST-sized)::
   CPU time over the number of cores estimates the wall time on an idle one.
 
 The layers split each batch into one part per BLAS thread (see
-:mod:`sknnedu.conv_layers`); ``--no-parts`` runs one part with BLAS's own threads
+:mod:`sknnedu.nn.conv_layers`); ``--no-parts`` runs one part with BLAS's own threads
 instead. The machine's load matters a lot: compare numbers taken together.
 
 Run::
@@ -28,12 +28,12 @@ import time
 
 import numpy as np
 
-import sknnedu.conv as conv
+import sknnedu.nn.conv as conv
 from sknnedu import blas
-from sknnedu.conv_layers import Conv2D, Flatten, Pool2D
-from sknnedu.layers import Dense
-from sknnedu.network import Network
-from sknnedu.optimizers import Adam
+from sknnedu.nn.conv_layers import Conv2D, Flatten, Pool2D
+from sknnedu.nn.layers import Dense
+from sknnedu.nn.network import Network
+from sknnedu.nn.optimizers import Adam
 
 F32 = np.float32
 

@@ -18,6 +18,10 @@ from __future__ import annotations
 
 import importlib
 
+from . import _moved
+
+_moved.install()  # the module paths of 0.1 that moved: a FutureWarning, then the new module
+
 __version__ = "0.2.0"
 
 #: public name -> the module (relative to this package) that defines it

@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-from sknnedu.activations import (
+from sknnedu.nn.activations import (
     ACTIVATIONS,
     DERIVATIVES,
     activation,

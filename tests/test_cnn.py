@@ -10,7 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from sknnedu import CNNClassifier, ConvFeatureTransformer, gradient_check
-from sknnedu.conv import avg_pool2d, conv2d, max_pool2d
+from sknnedu.nn.conv import avg_pool2d, conv2d, max_pool2d
 from sknnedu.persistence import load_model, save_model
 
 RNG = np.random.RandomState(0)

@@ -6,9 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.signal import correlate2d
 
-from sknnedu.activations import ACTIVATIONS
-from sknnedu.conv import avg_pool2d, conv2d, conv_pool2d, max_pool2d, pad2d
 from sknnedu.nn import convolution, threads
+from sknnedu.nn.activations import ACTIVATIONS
+from sknnedu.nn.conv import avg_pool2d, conv2d, conv_pool2d, max_pool2d, pad2d
 
 # ----------------------------------------------------------------------------- references
 

@@ -5,8 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import sknnedu.conv as conv
-from sknnedu.conv import (
+import sknnedu.nn.conv as conv
+from sknnedu.nn import threads
+from sknnedu.nn.conv import (
     avg_pool2d,
     avg_pool2d_backward,
     conv2d,
@@ -14,7 +15,6 @@ from sknnedu.conv import (
     max_pool2d,
     max_pool2d_backward,
 )
-from sknnedu.nn import threads
 
 # ----------------------------------------------------------------------------- references
 

@@ -1,13 +1,13 @@
-"""Conv2D, Pool2D and Flatten against sknnedu.conv and centred finite differences."""
+"""Conv2D, Pool2D and Flatten against sknnedu.nn.conv and centred finite differences."""
 
 import numpy as np
 import pytest
 
-import sknnedu.conv as conv
-from sknnedu.activations import ACTIVATIONS
-from sknnedu.conv import avg_pool2d, conv2d, max_pool2d
-from sknnedu.conv_layers import Conv2D, Flatten, Pool2D
+import sknnedu.nn.conv as conv
 from sknnedu.nn import conv_layers, threads
+from sknnedu.nn.activations import ACTIVATIONS
+from sknnedu.nn.conv import avg_pool2d, conv2d, max_pool2d
+from sknnedu.nn.conv_layers import Conv2D, Flatten, Pool2D
 
 ACTS = ["relu", "leakyrelu", "tanh", "sigmoid", "identity"]
 

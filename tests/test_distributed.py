@@ -256,7 +256,7 @@ OVERLAPPING_FITS = """
 import json, threading, warnings
 from threadpoolctl import threadpool_info
 from sklearn.datasets import load_digits
-import sknnedu.network
+import sknnedu.nn.network
 from sknnedu import NNClassifier
 
 warnings.simplefilter("ignore")
@@ -264,7 +264,7 @@ X, y = load_digits(return_X_y=True)
 X, y = X[:360] / 16, y[:360]
 pools = lambda: {p["filepath"]: p["num_threads"] for p in threadpool_info()}
 a_inside, b_inside, a_done = threading.Event(), threading.Event(), threading.Event()
-forward, paused = sknnedu.network.Network.forward, set()
+forward, paused = sknnedu.nn.network.Network.forward, set()
 
 def pausing_forward(*args, **kwargs):
     name = threading.current_thread().name
@@ -285,7 +285,7 @@ def fit(name):
         if name == "A":
             a_done.set()
 
-sknnedu.network.Network.forward = pausing_forward
+sknnedu.nn.network.Network.forward = pausing_forward
 before = pools()
 a = threading.Thread(target=fit, args=("A",), name="A")
 b = threading.Thread(target=fit, args=("B",), name="B")

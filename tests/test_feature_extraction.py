@@ -10,10 +10,10 @@ from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sknnedu.activations import ACTIVATIONS
-from sknnedu.conv import avg_pool2d, conv2d, max_pool2d
 from sknnedu.feature_extraction import DEFAULT_FILTERS, ConvFeatureTransformer
 from sknnedu.filters import BANKS, filter_bank
+from sknnedu.nn.activations import ACTIVATIONS
+from sknnedu.nn.conv import avg_pool2d, conv2d, max_pool2d
 
 
 @parametrize_with_checks(

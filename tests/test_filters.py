@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from sknnedu.conv import conv2d
 from sknnedu.filters import BANKS, FILTERS, filter_bank, filter_names
+from sknnedu.nn.conv import conv2d
 
 NOTES_NAMES = ["identity", "red", "green", "blue"]
 CLASSIC_NAMES = [

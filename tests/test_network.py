@@ -5,8 +5,8 @@ import pytest
 from sklearn.datasets import make_multilabel_classification
 
 from sknnedu import NNClassifier, gradient_check, network
-from sknnedu.layers import Dense, Dropout
-from sknnedu.network import Network
+from sknnedu.nn.layers import Dense, Dropout
+from sknnedu.nn.network import Network
 
 RNG = np.random.RandomState(0)
 X = RNG.randn(25, 6)
@@ -49,7 +49,7 @@ def test_gradient_check_of_a_fitted_float32_model():
 
 def test_gradient_check_catches_a_wrong_gradient(monkeypatch):
     # a check that cannot fail is no check: break relu' and see it reported
-    from sknnedu import activations
+    from sknnedu.nn import activations
 
     def wrong(A, delta, slope=0.01):
         delta *= 0.5

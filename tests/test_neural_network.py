@@ -478,7 +478,7 @@ def test_small_products_run_blas_single_threaded(small_digits, monkeypatch):
     # save there); the limit is lifted again after fit
     from threadpoolctl import threadpool_info
 
-    from sknnedu.network import Network
+    from sknnedu.nn.network import Network
 
     seen = []
     real = Network.loss_grad
@@ -534,7 +534,7 @@ def test_partial_fit_refuses_balanced_class_weight(small_digits):
 
 
 def test_dropout_masks_change_between_partial_fit_calls(small_digits, monkeypatch):
-    from sknnedu.layers import Dropout
+    from sknnedu.nn.layers import Dropout
 
     X, y = small_digits
     masks = []

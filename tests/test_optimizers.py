@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
 
-from sknnedu.optimizers import SGD, Adam, RMSProp
+from sknnedu.nn.optimizers import SGD, Adam, RMSProp
 
 
 def _params(seed=0):

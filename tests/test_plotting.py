@@ -14,8 +14,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import confusion_matrix
 
 from sknnedu import NNClassifier, activation, activation_derivative, plotting
-from sknnedu.conv import conv2d
 from sknnedu.filters import FILTERS, filter_bank
+from sknnedu.nn.conv import conv2d
 from sknnedu.plotting import (
     plot_activations,
     plot_confusion_matrix,

@@ -17,7 +17,7 @@ from sklearn.neural_network import MLPRegressor
 from sklearn.utils.validation import check_is_fitted
 
 from sknnedu import NNRegressor, gradient_check
-from sknnedu.losses import OUTPUT_LOSSES, OutputLoss, huber
+from sknnedu.nn.losses import OUTPUT_LOSSES, OutputLoss, huber
 
 RNG = np.random.RandomState(0)
 X = RNG.uniform(-1, 1, (150, 5))
