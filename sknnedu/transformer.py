@@ -82,6 +82,27 @@ class _AttentionBody(_SequenceBody):
         self._longest = int(X.lengths.max(initial=1))
         super()._initialize_params(X, Y, rng, sample_weight)
 
+    def _validate_X_y(self, X, y, reset: bool):
+        seqs, y = super()._validate_X_y(X, y, reset)
+        if not reset:  # warm_start, partial_fit: the fitted positions
+            self._check_length(seqs)
+        return seqs, y
+
+    def _validate_X(self, X):
+        return self._check_length(super()._validate_X(X))
+
+    def _check_length(self, seqs):
+        """Refuse sequences longer than the learned positions (``positional='learned'``)."""
+        positions = getattr(self, "positions_", None)
+        longest = int(seqs.lengths.max(initial=0))
+        if positions and longest > positions[0].shape[0]:
+            raise ValueError(
+                f"X holds a sequence of {longest} steps, but this model learned positions "
+                f"(positional='learned') for at most {positions[0].shape[0]} steps, the "
+                "longest sequence of its first fit. Cut the sequences to that length, or fit "
+                "a model with positional='sinusoidal' (any length) or 'none'.")
+        return seqs
+
     def _body_layers(self, dropout: float = 0.0, rng=None) -> list:
         _, n_heads, n_layers, _, positional, readout, norm_first = self.body_architecture_
         layers = []
