@@ -34,9 +34,13 @@ class _ConvSequenceBody(_SequenceBody):
 
     def _params(self) -> list[np.ndarray]:
         """The learned arrays, then batch norm's running statistics (fitted state that
-        gradient descent does not touch, kept with the weights by early stopping)."""
-        return (super()._params() + list(getattr(self, "batch_norm_means_", []))
-                + list(getattr(self, "batch_norm_vars_", [])))
+        gradient descent does not touch, kept with the weights by early stopping), each
+        array once: the dense networks' ``_params`` lists batch norm's arrays by the same
+        names."""
+        arrays = (super()._params() + list(getattr(self, "batch_norm_means_", []))
+                  + list(getattr(self, "batch_norm_vars_", [])))
+        seen: set[int] = set()
+        return [a for a in arrays if not (id(a) in seen or seen.add(id(a)))]
 
     def _loss_grad(self, net, X, Y, sample_weight, *args, **kwargs) -> float:
         """The engine's step, with the batch's sample weights handed to batch norm first:

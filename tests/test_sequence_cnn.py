@@ -363,6 +363,10 @@ def test_running_statistics_are_learned_and_used_at_predict():
     np.testing.assert_allclose(clf.predict_proba(RAGGED[:3]), P[:3], rtol=1e-10)
     clf.batch_norm_means_[1] += 1.0                                       # they are used
     assert np.abs(clf.predict_proba(RAGGED) - P).max() > 1e-3
+    # every fitted array once in what early stopping keeps, the running statistics too
+    ids = [id(a) for a in clf._params()]
+    assert len(ids) == len(set(ids))
+    assert {id(a) for a in clf.batch_norm_means_ + clf.batch_norm_vars_} <= set(ids)
     none = small(batch_norm=False).fit(RAGGED, Y_RAGGED)
     assert none.batch_norm_means_ == none.batch_norm_scales_ == []
 
