@@ -6,9 +6,11 @@ What :class:`~sknnedu.RNNClassifier` and :class:`~sknnedu.RNNRegressor` accept a
   (torch's ``batch_first=True``, Keras);
 - a 2-D array ``(n, T)`` (or DataFrame): ``n`` univariate series, read as scikit-learn reads
   a table, so its width ``T`` is ``n_features_in_``;
-- a list of 2-D arrays ``(T_i, f)`` (1-D arrays: univariate), used as they are: a list is
-  always a list of sequences, whatever their lengths (all equal or not), never a table,
-  and no padding or truncation by the user;
+- a list of 2-D arrays ``(T_i, f)`` (1-D arrays: univariate), used as they are: a list of
+  arrays is a list of sequences whatever their lengths (all equal or not), never a table,
+  and no padding or truncation by the user. Only a nested list of plain Python lists of
+  numbers of one length, ``[[1, 2, 3], [4, 5, 6]]``, is the 2-D table it spells, as
+  scikit-learn reads it (what ``X.tolist()`` gives of a table);
 - a pandas Series of such arrays, and sktime's ``nested_univ`` DataFrame (one column per
   channel, each cell a pandas Series): row ``i`` becomes the ``(T_i, channels)`` array of
   its cells side by side.
@@ -157,10 +159,11 @@ def validate_sequences(estimator, X, *, reset: bool) -> Sequences:
     """``X`` as :class:`Sequences`, checked, with ``n_features_in_`` set (``reset``) or
     compared with the fitted model's.
 
-    A list (or tuple, 1-D object array, pandas Series of arrays) is a list of sequences
-    whatever their lengths: ``n_features_in_`` is then the features per step. Only a 2-D
-    array or DataFrame is a table of univariate series, whose width is
-    ``n_features_in_``.
+    A list of arrays (or a tuple, 1-D object array, pandas Series of arrays) is a list of
+    sequences whatever their lengths: ``n_features_in_`` is then the features per step.
+    A 2-D array or DataFrame is a table of univariate series, whose width is
+    ``n_features_in_``, and so is a nested list of Python lists of numbers of one length
+    (scikit-learn's reading of ``X.tolist()``).
 
     Sets (``reset``) or checks ``n_step_features_``, the features of one step, and
     ``_table_input``, whether fit saw a 2-D table (whose width then is the number of
@@ -179,6 +182,13 @@ def validate_sequences(estimator, X, *, reset: bool) -> Sequences:
         raise ValueError(f"X must be {_EXPECTED}; got {type(X).__name__} {X!r:.60}.")
     _refuse_texts(estimator, X, "sequences of numbers")
     X = _from_pandas(X)
+    if isinstance(X, (list, tuple)) and len(X) and all(isinstance(v, (list, tuple)) for v in X):
+        try:  # plain nested lists of one length: the array they spell, as scikit-learn reads
+            dense = np.asarray(X)
+        except ValueError:  # ragged
+            dense = None
+        if dense is not None and dense.dtype.kind in "biuf" and dense.ndim in (2, 3):
+            X = dense
     if isinstance(X, Sequences):
         seqs = X
         table = False
@@ -281,7 +291,7 @@ def _ids_array(a: np.ndarray, name: Callable[[int], str], *, reset: bool) -> np.
         raise ValueError(f"{name(k)} holds the negative id {int(values[k])}; token ids are >= 0 "
                          "(0 is padding, 1 an unseen token, known tokens from 2).")
     if huge is None or not huge.any():
-        return a.astype(np.intp)  # exact, Python ints of an object array included
+        return a.astype(np.intp, copy=False)  # exact, Python ints of an object array too
     k = int(np.argmax(huge))
     if reset:
         raise ValueError(
@@ -301,16 +311,17 @@ def _without_padding(ids: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, 
     """
     ends = np.cumsum(lengths)
     starts = ends - lengths
+    if lengths.all() and (ids[ends - 1] != PAD).all():
+        return ids, lengths  # no trailing 0, no empty sequence (TextSequencer's output)
     tokens = np.flatnonzero(ids != PAD)  # positions of the non-zero ids, in order
     last = np.searchsorted(tokens, ends) - 1  # each sequence's last token, if it has one
     last_pos = tokens[np.maximum(last, 0)] if tokens.size else np.zeros_like(ends)
     kept = np.where((last >= 0) & (last_pos >= starts), last_pos - starts + 1, 0)
-    new_lengths = np.maximum(kept, 1)  # no tokens: one padding step
-    position = np.arange(ids.size) - np.repeat(starts, lengths)  # t within its sequence
-    keep = position < np.repeat(kept, lengths)
-    out = np.zeros(int(new_lengths.sum()), dtype=np.intp)
-    out[np.repeat(np.cumsum(new_lengths) - new_lengths, kept) + position[keep]] = ids[keep]
-    return out, new_lengths
+    out = ids[np.arange(ids.size) < np.repeat(starts + kept, lengths)]  # kept: p < start + kept
+    empty = kept == 0
+    if empty.any():  # no tokens: one padding step, inserted where the sequence starts
+        out = np.insert(out, (np.cumsum(kept) - kept)[empty], PAD)
+    return out, np.maximum(kept, 1)
 
 
 def validate_token_ids(estimator, X, *, reset: bool) -> Sequences:

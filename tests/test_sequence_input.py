@@ -141,13 +141,16 @@ def test_r4_14_list_of_equal_length_series_is_sequences():
     assert clf.n_features_in_ == clf.n_step_features_ == 1   # features per step
     assert clf.predict([rng.randn(6)]).shape == (1,)         # one series of a new length
     np.testing.assert_allclose(clf.predict_proba(X), clf.predict_proba(np.stack(X)[:, :, None]))
-    # a nested list of equal lengths is a list too; a 2-D array stays a table of 10 steps
-    assert _small().fit([list(x) for x in X], y).n_features_in_ == 1
-    table = _small().fit(np.stack(X), y)
-    assert table.n_features_in_ == 10 and table.n_step_features_ == 1
-    with pytest.raises(ValueError, match="X has 6 features, but RNNClassifier is expecting 10"):
-        table.predict(rng.randn(1, 6))
-    assert table.predict([rng.randn(6)]).shape == (1,)       # a list: sequences
+    assert _small().fit([pd.Series(x) for x in X], y).n_features_in_ == 1
+    # a 2-D array stays a table of 10 steps, and so does a nested list of plain Python
+    # lists of numbers, as scikit-learn reads X.tolist(); a list of arrays is sequences
+    for table in (np.stack(X), [list(x) for x in X]):
+        clf = _small().fit(table, y)
+        assert clf.n_features_in_ == 10 and clf.n_step_features_ == 1
+        with pytest.raises(ValueError, match="X has 6 features, but RNNClassifier is "
+                                             "expecting 10"):
+            clf.predict(rng.randn(1, 6))
+        assert clf.predict([rng.randn(6)]).shape == (1,)      # a list of arrays: sequences
 
 
 # ----------------------------------------------------------------------------------- 15
