@@ -33,15 +33,17 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_array, check_X_y, validate_data
 
-from ._dense import init_dense
+from ._dense import BATCH_NORM_ATTRS, dense_head, init_dense
 from ._params import _integer
 from ._warn import stacklevel
 from .nn.conv import conv_geometry
 from .nn.conv_layers import Conv2D, Flatten, Pool2D
 from .nn.geometry import resolve_image_shape
 from .nn.initializers import INITIALIZERS, resolve_init
-from .nn.layers import Dense, Rescale
+from .nn.layers import Activation, Rescale
 from .nn.losses import OUTPUT_LOSSES
+from .nn.normalization import BatchNorm, init_norm, init_running
+from .nn.sequence_conv import GlobalPool
 
 POOLINGS = ("max", "avg", None)
 
@@ -101,6 +103,10 @@ class _ConvBody:
         self._need(_integer(self.pool_size) and self.pool_size >= 1, "pool_size",
                    "an int >= 1")
         self._need(_integer(self.stride) and self.stride >= 1, "stride", "an int >= 1")
+        self._need(isinstance(self.batch_norm, (bool, np.bool_)), "batch_norm",
+                   "True or False")
+        self._need(self.global_pooling in (None, "avg", "max"), "global_pooling",
+                   "None, 'avg' or 'max'")
         self._need(self.padding in ("same", "valid") or (_integer(self.padding)
                                                            and self.padding >= 0),
                    "padding", "'same', 'valid' or an int >= 0")
@@ -210,40 +216,53 @@ class _ConvBody:
         self.hidden_activations_ = [act for _, act in layers]
         self.n_outputs_ = Y.shape[1]
         self.out_activation_ = OUTPUT_LOSSES[self._loss_name()].activation
-        flat = int(np.prod(plan[-1]["out_shape"])) if plan else int(np.prod(self.image_shape_))
+        self._global_pooling = self.global_pooling
+        last = plan[-1]["out_shape"] if plan else self.image_shape_
+        flat = int(last[-1] if self.global_pooling else np.prod(last))
         units = [flat] + [size for size, _ in layers] + [Y.shape[1]]
         self.n_layers_ = len(units)
         self.coefs_, self.intercepts_ = init_dense(
             units, self.hidden_activations_, self.activation, self.init, rng, dtype)
+        for name in BATCH_NORM_ATTRS:
+            setattr(self, name, [])
+        for p in plan if self.batch_norm else []:  # one per conv layer; no random numbers
+            for name, a in zip(BATCH_NORM_ATTRS, init_norm(p["kernel"][0], dtype)
+                               + init_running(p["kernel"][0], dtype)):
+                getattr(self, name).append(a)
 
     def _build_layers(self, dropout: float = 0.0, rng=None) -> list:
         layers = [Rescale(self.input_scale_)]
         plan_shapes = [self.image_shape_] + list(self.feature_map_shapes_)
+        norms = list(zip(*(getattr(self, name, []) for name in BATCH_NORM_ATTRS)))
         for i, (K, b, act) in enumerate(zip(self.conv_kernels_, self.conv_intercepts_,
                                             self.conv_activations_)):
             h, w, _ = plan_shapes[i]
             layers.append(Conv2D(K, b, stride=self.stride, padding=self.padding,
-                                 activation=act, slope=self.negative_slope, input_hw=(h, w)))
+                                 activation="identity" if norms else act,
+                                 slope=self.negative_slope, input_hw=(h, w)))
+            if norms:  # g(BN(conv(x)))
+                layers += [BatchNorm(*norms[i]), Activation(act, self.negative_slope)]
             if self.pooling is not None:
                 _, (oh, ow) = conv_geometry((h, w), K.shape[1:3], self.stride, self.padding)
                 layers.append(Pool2D(self.pooling, (self.pool_size if oh > 1 else 1,
                                                     self.pool_size if ow > 1 else 1)))
-        layers.append(Flatten())
-        acts = self.hidden_activations_ + ["identity"]  # g[L] is the network's
-        dense = [Dense(W, b, act, self.negative_slope)
-                 for W, b, act in zip(self.coefs_, self.intercepts_, acts)]
-        dense = self._with_dropout(dense, len(self.hidden_activations_), dropout, rng)
-        return layers + dense
+        pooled = getattr(self, "_global_pooling", None)
+        layers.append(GlobalPool(pooled) if pooled else Flatten())
+        return layers + dense_head(self.coefs_, self.intercepts_, self.hidden_activations_,
+                                   self.negative_slope, dropout, rng)
 
     def _architecture(self):
         return (self._conv_specs(), self._hidden_layers(), self.padding, self.stride,
-                self.pooling, self.pool_size, OUTPUT_LOSSES[self._loss_name()].activation)
+                self.pooling, self.pool_size, OUTPUT_LOSSES[self._loss_name()].activation,
+                bool(self.batch_norm), self.global_pooling)
 
     def _fitted_architecture(self):
         convs = [(K.shape[0], K.shape[1:3], a)
                  for K, a in zip(self.conv_kernels_, self.conv_activations_)]
         dense = [(c.shape[1], a) for c, a in zip(self.coefs_, self.hidden_activations_)]
-        return (convs, dense) + self._conv_settings + (self.out_activation_,)
+        return ((convs, dense) + self._conv_settings + (self.out_activation_,)
+                + (bool(getattr(self, "batch_norm_scales_", [])),
+                   getattr(self, "_global_pooling", None)))
 
     def _check_architecture(self) -> None:
         super()._check_architecture()

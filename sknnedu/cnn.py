@@ -62,6 +62,14 @@ class CNNClassifier(_ConvBody, NNClassifier):
         is an ``h x h`` grayscale image; any other count ``d`` a ``1 x d`` strip
         (with a warning). 3-D ``(n, h, w)`` and 4-D ``(n, h, w, c)`` input are
         images as they are.
+    batch_norm : bool, default=False
+        Batch normalisation after every convolution, before its activation:
+        ``a = g(BN(conv(x)))`` (:class:`~sknnedu.nn.normalization.BatchNorm` over the batch's
+        images and positions in training, the running statistics at prediction).
+    global_pooling : {'avg', 'max'} or None, default=None
+        Pool each channel of the last feature map over all its positions (global average
+        or max pooling) before the dense head, in place of flattening it: the head then
+        reads one number per channel, whatever the image size.
     solver, alpha, batch_size, learning_rate, learning_rate_init, power_t, \
 max_iter, shuffle, random_state, tol, verbose, warm_start, momentum, \
 nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, \
@@ -123,6 +131,8 @@ n_outputs_, out_activation_, n_features_in_
         pooling="max",
         pool_size=2,
         image_shape=None,
+        batch_norm=False,
+        global_pooling=None,
         solver="adam",
         alpha=0.0001,
         batch_size=64,
@@ -156,6 +166,7 @@ n_outputs_, out_activation_, n_features_in_
         self.pooling = pooling
         self.pool_size = pool_size
         self.image_shape = image_shape
+        self.global_pooling = global_pooling
         super().__init__(
             hidden_layer_sizes, activation, solver=solver, alpha=alpha,
             batch_size=batch_size, learning_rate=learning_rate,
@@ -165,7 +176,7 @@ n_outputs_, out_activation_, n_features_in_
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
             max_fun=max_fun, init=init, class_weight=class_weight, dropout=dropout, rho=rho,
-            negative_slope=negative_slope)
+            negative_slope=negative_slope, batch_norm=batch_norm)
 
 
 class CNNRegressor(_ConvBody, NNRegressor):
@@ -201,9 +212,10 @@ class CNNRegressor(_ConvBody, NNRegressor):
 default='squared_error'
         The loss minimised, as in :class:`~sknnedu.NNRegressor`. ``'poisson'`` needs
         ``y >= 0`` and predicts ``exp(z)``.
-    padding, stride, pooling, pool_size, image_shape
+    padding, stride, pooling, pool_size, image_shape, batch_norm, global_pooling
         As in :class:`CNNClassifier`: ``'same'`` padding, stride 1, max pooling of
-        2 x 2, and rows read as square grayscale images, by default.
+        2 x 2, rows read as square grayscale images, no batch normalisation and the last
+        feature map flattened, by default.
     solver, alpha, batch_size, learning_rate, learning_rate_init, power_t, \
 max_iter, shuffle, random_state, tol, verbose, warm_start, momentum, \
 nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, \
@@ -265,6 +277,8 @@ n_features_in_
         pooling="max",
         pool_size=2,
         image_shape=None,
+        batch_norm=False,
+        global_pooling=None,
         solver="adam",
         alpha=0.0001,
         batch_size=64,
@@ -298,6 +312,7 @@ n_features_in_
         self.pooling = pooling
         self.pool_size = pool_size
         self.image_shape = image_shape
+        self.global_pooling = global_pooling
         super().__init__(
             loss, hidden_layer_sizes, activation, solver=solver, alpha=alpha,
             batch_size=batch_size, learning_rate=learning_rate,
@@ -307,4 +322,4 @@ n_features_in_
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
             max_fun=max_fun, init=init, dropout=dropout, rho=rho,
-            negative_slope=negative_slope, huber_delta=huber_delta)
+            negative_slope=negative_slope, batch_norm=batch_norm, huber_delta=huber_delta)

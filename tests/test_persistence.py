@@ -136,9 +136,19 @@ def test_joblib_round_trip_is_identical(models, digits, tmp_path, name):
 
 
 def test_trusted_types_are_the_project_classes():
-    from sknnedu import CNNRegressor, RNNClassifier, RNNRegressor, TextSequencer
+    from sknnedu import (
+        CNNRegressor,
+        RNNClassifier,
+        RNNRegressor,
+        SequenceCNNClassifier,
+        SequenceCNNRegressor,
+        TextSequencer,
+        TransformerClassifier,
+        TransformerRegressor,
+    )
     classes = (NNClassifier, NNRegressor, CNNClassifier, CNNRegressor, ConvFeatureTransformer,
-               RNNClassifier, RNNRegressor, TextSequencer)
+               RNNClassifier, RNNRegressor, TextSequencer, SequenceCNNClassifier,
+               SequenceCNNRegressor, TransformerClassifier, TransformerRegressor)
     names = {f"{c.__module__}.{c.__qualname__}" for c in classes}
     assert set(TRUSTED_TYPES) == names
 
