@@ -155,7 +155,8 @@ _PARAMS_DOC = """
         The default is Wang et al.'s FCN.
     batch_norm : bool, default=True
         Batch normalisation after every convolution (statistics over the valid steps of
-        the batch in training, running statistics at prediction).
+        the batch in training, each sample's steps weighted by its ``sample_weight`` as a
+        frequency; running statistics at prediction).
     residual : bool or int, default=False
         Skip connections over blocks of this many layers, ``a = g(F(x) + P x)`` (True: 3,
         as in Wang et al.'s ResNet; ``P`` a 1x1 projection where the block changes the
