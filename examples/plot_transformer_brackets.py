@@ -199,7 +199,8 @@ def main(out_dir: str | Path | None = None) -> dict:
     print("wrote", png_positions)
     return {"pngs": [png_attention, png_positions], "accuracy": accuracy,
             "called_balanced": called_balanced, "n_mistakes": int((guess != y_test).sum()),
-            "partner_weight": weight, "uniform": uniform, "positions_shape": P_pos.shape}
+            "partner_weight": weight, "uniform": uniform, "positions_shape": P_pos.shape,
+            "model": pipe}
 
 
 # %%

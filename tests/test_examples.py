@@ -190,3 +190,57 @@ def test_script_takes_output_dir_argument(tmp_path):
     assert (tmp_path / "arg" / "activation_derivatives.png").is_file()
     assert not (tmp_path / "env").exists()
     assert "sigmoid" in proc.stdout
+
+
+def test_deep_network_lesson(run_example):
+    result, printed = run_example("plot_deep_network")
+    grads, accuracy, loss = result["first_grads"], result["accuracy"], result["final_loss"]
+    plain = "plain, N(0, 0.01^2)"
+    # tiny weights: the signal vanishes both ways, every layer's gradient ~1e-15
+    assert len(grads[plain]) == 11
+    assert max(grads[plain]) < 1e-10
+    assert loss[plain] > 2.2 and accuracy[plain] < 0.2  # stays at ln 10: guessing
+    # He's weights, batch norm and residual blocks (the last two from the same tiny
+    # weights) each get a gradient to the first layer, and learn
+    for label in ("He init", "batch norm, N(0, 0.01^2)", "residual, N(0, 0.01^2)"):
+        assert min(grads[label]) > 1e-4, label
+        assert loss[label] < 1.0, label
+        assert accuracy[label] > 0.7, label
+    # batch norm: dW grows as 1 / ||W||, larger than the output layer's
+    assert grads["batch norm, N(0, 0.01^2)"][0] > grads["batch norm, N(0, 0.01^2)"][-1]
+    assert "held-out accuracy" in printed
+
+
+def test_sequence_cnn_cam_lesson(run_example):
+    result, printed = run_example("plot_sequence_cnn_cam")
+    assert result["accuracy"] > 0.95  # GunPoint's 150 test series
+    assert result["cam_shape"] == (150, 150)
+    # the mean of the map over the steps plus the bias is the logit
+    assert result["identity_error"] < 1e-10
+    assert "test accuracy" in printed
+
+
+def test_transformer_brackets_lesson(run_example):
+    from sknnedu.nn.attention import MultiHeadSelfAttention
+
+    result, printed = run_example("plot_transformer_brackets")
+    assert result["accuracy"] > 0.9
+    assert result["positions_shape"] == (20, 32)  # the longest training string, model_dim
+    weight, uniform = result["partner_weight"], result["uniform"]
+    assert weight.shape == (2, 4)
+    assert weight.max() < 2 * uniform  # no head looks for the partner bracket
+    # nearly all its mistakes are unbalanced strings called balanced
+    assert len(result["called_balanced"]) >= 0.8 * result["n_mistakes"]
+    # the maps recomputed from the fitted arrays are the weights the layers used
+    pipe = result["model"]
+    maps = _load(EXAMPLES_DIR / "plot_transformer_brackets.py")["attention_maps"](
+        pipe, ["(()(()))()", "())("])
+    net = pipe[-1]._network()
+    net.forward(pipe[-1]._validate_X(pipe[0].transform(["(()(()))()", "())("])))
+    used = [layer._cache["P"] for layer in net.layers
+            if isinstance(layer, MultiHeadSelfAttention)]
+    assert len(maps) == len(used) == 2
+    for P, Q in zip(maps, used):
+        np.testing.assert_allclose(P, Q, atol=1e-6)
+        assert np.all(P[1, :, :, 4:] == 0)  # '())(' is padded beyond its 4 steps
+    assert "mean weight on the partner" in printed
