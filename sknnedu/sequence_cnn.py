@@ -42,15 +42,6 @@ class _ConvSequenceBody(_SequenceBody):
         seen: set[int] = set()
         return [a for a in arrays if not (id(a) in seen or seen.add(id(a)))]
 
-    def _loss_grad(self, net, X, Y, sample_weight, *args, **kwargs) -> float:
-        """The engine's step, with the batch's sample weights handed to batch norm first:
-        they weigh its statistics as frequencies, so that a weight of 2 is a sample twice
-        and a weight of 0 its absence (:class:`~sknnedu.nn.normalization.BatchNorm`)."""
-        for layer in net.layers:
-            if isinstance(layer, BatchNorm):
-                layer.sample_weight = sample_weight
-        return super()._loss_grad(net, X, Y, sample_weight, *args, **kwargs)
-
     def _conv_spec(self) -> list[tuple[int, int, int]]:
         """conv_layers as ``(filters, kernel, dilation)`` triples, validated."""
         spec = self.conv_layers

@@ -83,6 +83,8 @@ class Network:
         self.n_learning_layers = len(self._norm_groups)
         self._first_learning = next((i for i, layer in enumerate(layers) if layer.params), 0)
         self._dz = self._P = self._scratch = None
+        #: layers whose training statistics take the batch's sample weights (BatchNorm)
+        self._weighing = [layer for layer in layers if hasattr(layer, "sample_weight")]
 
     def forward(self, X, training: bool = False) -> np.ndarray:
         """``a[L] = g[L](z[L])`` for the batch X: ``for layer in layers: a = layer.forward(a)``.
@@ -179,6 +181,8 @@ class Network:
         """Forward and backward without the penalty: the batch's weighted mean loss, and
         ``grads`` from ``dz[L] = w dJ_i/dz / sw_sum``."""
         m = Y.shape[0]
+        for layer in self._weighing:  # batch norm weighs its statistics as the loss does
+            layer.sample_weight = sample_weight
         P = self.forward(X, training)
         loss = self.loss(Y, P, sample_weight, self.huber_delta)
         dtype = P.dtype
