@@ -13,33 +13,33 @@ who implements it (*dense*: :mod:`sknnedu._dense`, under NNClassifier and NNRegr
 *conv*: :mod:`sknnedu._conv_body`; *sequence*: :mod:`sknnedu._sequence`; *targets*:
 NNClassifier and NNRegressor, one of which every estimator is):
 
-========================= ================================== ============================
-hook                      what it says                       implemented by
-========================= ================================== ============================
-``_param_attrs``          names of the fitted parameter lists engine; conv, sequence
-``_params``               the fitted arrays, optimiser order engine; sequence (+ embedding)
-``_check_own_params``     its own parameters                 targets, conv, sequence
-``_validate_X_y``         how X and y are checked and shaped dense, conv, sequence
-``_float_dtype``          the weights' dtype for X           engine (float32 stays)
-``_targets``              y as the network's targets Y       targets
-``_weigh``                sample weights times class weights engine (none); NNClassifier
-``_initialize_params``    how the fitted arrays start        dense, conv, sequence
-``_build_layers``         the layers over them (references)  dense, conv, sequence
-``_loss_name``            output activation and loss         targets
-``_architecture``         its layers as the parameters say   dense, conv, sequence
-``_fitted_architecture``  ... and as the fitted arrays say   dense, conv, sequence
-``_check_architecture``   refuse warm_start on another one   engine; conv (image_shape)
-``_stratify``             what the split is stratified by    engine (none); NNClassifier
-``_val_score``            the validation score               targets (accuracy, R^2)
-``_batch_size``           rows per minibatch                 engine (auto: 200); sequence
-                                                             (auto: 32)
-``_batch_order``          an epoch's rows after shuffling    engine (as is); sequence
-                                                             (similar lengths together)
-``_predict_chunk``        rows evaluated at a time           engine (4096); conv, sequence
-                          (prediction, validation, lbfgs)    (256)
-``_scaling_advice``       what to change when a fit runs     engine (StandardScaler);
-                          away on the scale of X             sequence (standardises)
-========================= ================================== ============================
+========================= ===================================== ==============================
+hook                      what it says                          implemented by
+========================= ===================================== ==============================
+``_param_attrs``          names of the fitted parameter lists    engine; conv, sequence
+``_params``               the fitted arrays, optimiser order    engine; sequence (+ embedding)
+``_check_own_params``     its own parameters                    targets, conv, sequence
+``_validate_X_y``         how X and y are checked and shaped    dense, conv, sequence
+``_float_dtype``          the weights' dtype for X              engine (float32 stays)
+``_targets``              y as the network's targets Y          targets
+``_weigh``                sample weights times class weights    engine (none); NNClassifier
+``_initialize_params``    how the fitted arrays start           dense, conv, sequence
+``_build_layers``         the layers over them (references)     dense, conv, sequence
+``_loss_name``            output activation and loss            targets
+``_architecture``         its layers as the parameters say      dense, conv, sequence
+``_fitted_architecture``  ... and as the fitted arrays say      dense, conv, sequence
+``_check_architecture``   refuse warm_start on another one      engine; conv (image_shape)
+``_stratify``             what the split is stratified by       engine (none); NNClassifier
+``_val_score``            the validation score                  targets (accuracy, R^2)
+``_batch_size``           rows per minibatch                    engine (auto: 200); sequence
+                                                                (auto: 32)
+``_batch_order``          an epoch's rows after shuffling       engine (as is); sequence
+                                                                (similar lengths together)
+``_predict_chunk``        rows evaluated at a time              engine (4096); conv, sequence
+                          (prediction, validation, lbfgs)       (256)
+``_scaling_advice``       what to change when a fit runs        engine (StandardScaler);
+                          away on the scale of X                sequence (standardises)
+========================= ===================================== ==============================
 
 The engine offers the estimators ``_forward`` (``a[L]`` for validated X, in chunks, with
 a clear error on overflow; called by ``predict``), ``_network``, ``_with_dropout`` and
