@@ -21,7 +21,7 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
 from sknnedu import CNNClassifier, ConvFeatureTransformer, NNClassifier, NNRegressor
-from sknnedu.nn import conv, threads
+from sknnedu.nn import threads
 from sknnedu.nn.conv_layers import Conv2D, Flatten, Pool2D
 from sknnedu.nn.layers import Dense
 
@@ -228,17 +228,3 @@ def test_step_blas_decides_from_the_layers_costs():
     assert not isinstance(threads.step_blas([big], 200), single)
     assert isinstance(threads.step_blas([conv_layer, Pool2D(), Flatten(), big], 200), single)
     assert conv_layer.flops == 8 * 8 * 4 * 3 * 3 * 1  # a layer reports its cost
-
-
-def test_conv_module_forwards_its_old_settings(monkeypatch):
-    monkeypatch.setattr(conv, "N_THREADS", 1)
-    assert threads.N_THREADS == 1 and conv.N_THREADS == 1
-    monkeypatch.setattr(conv, "CHUNK_BYTES", 123)
-    assert threads.CHUNK_BYTES == 123
-    from sknnedu.nn import convolution
-
-    monkeypatch.setattr(conv, "BLOCK_WIDTH", 2)
-    assert convolution.BLOCK_WIDTH == 2
-    monkeypatch.undo()
-    assert threads.N_THREADS is None and threads.CHUNK_BYTES == 4 * 2**20
-    assert convolution.BLOCK_WIDTH is None

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_multilabel_classification
 
-from sknnedu import NNClassifier, gradient_check, network
-from sknnedu.nn.layers import Dense, Dropout
+from sknnedu import NNClassifier, gradient_check
+from sknnedu.nn import network
+from sknnedu.nn.layers import Dense, Dropout, Layer
 from sknnedu.nn.network import Network
 
 RNG = np.random.RandomState(0)
@@ -131,3 +132,16 @@ def test_layers_keep_references_to_the_fitted_arrays():
     W, b = RNG.randn(6, 2), RNG.randn(2)
     net = _dense_net([W], [b], [], "log_loss")
     assert net.params[0] is W and net.params[1] is b
+
+
+def test_the_network_starts_backward_at_whatever_layer_is_last():
+    rng = np.random.RandomState(2)
+    W, b = rng.randn(3, 2), rng.randn(2)
+    X = rng.randn(6, 3)
+    net = Network([Dense(W, b, "identity"), Layer()], "log_loss")
+    P = net.forward(X)
+    Z = X @ W + b
+    expected = np.exp(Z - Z.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(P, expected / expected.sum(axis=1, keepdims=True))
+    net.loss_grad(X, np.eye(2)[[0, 1, 0, 1, 0, 1]])
+    np.testing.assert_allclose(net.grads[1], (P - np.eye(2)[[0, 1, 0, 1, 0, 1]]).mean(0))
