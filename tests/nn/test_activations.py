@@ -1,17 +1,23 @@
-"""Activations against their formulas, derivatives against finite differences."""
+"""Activations against their formulas, derivatives against finite differences; check_activation,
+the one check of an activation's name that every function, layer and estimator shares."""
 
 import warnings
 
 import numpy as np
 import pytest
 
+from sknnedu import ConvFeatureTransformer
 from sknnedu.nn.activations import (
     ACTIVATIONS,
     DERIVATIVES,
     activation,
     activation_derivative,
+    check_activation,
     softmax,
 )
+from sknnedu.nn.conv import conv_pool2d
+from sknnedu.nn.conv_layers import Conv2D
+from sknnedu.nn.convolution import MAP_ACTIVATIONS
 
 FORMULAS = {
     "identity": lambda z: z,
@@ -95,3 +101,31 @@ def test_softmax_in_place_on_rows_keeps_the_array():
     out = ACTIVATIONS["softmax"](z)
     assert out is z and z.dtype == np.float32
     np.testing.assert_allclose(z.sum(axis=1), 1, rtol=1e-6)
+
+
+# ----------------------------- check_activation: the one check, and the callers that share it
+
+
+def test_check_activation_accepts_the_table_and_lists_it_when_not():
+    assert check_activation("relu") == "relu"
+    assert check_activation(None, none=True) is None
+    for bad in ("swish", None, 3, ["relu"]):
+        with pytest.raises(ValueError, match=r"Unknown activation .*; expected one of \["):
+            check_activation(bad)
+    with pytest.raises(ValueError, match=r"Unknown activation of layer 2 'abs'; expected one"):
+        check_activation("abs", DERIVATIVES, what="activation of layer 2")
+    with pytest.raises(ValueError, match=r"expected None or one of \['abs'"):
+        check_activation("softmax", MAP_ACTIVATIONS, none=True)
+    assert set(MAP_ACTIVATIONS) == set(ACTIVATIONS) - {"softmax"}
+
+
+@pytest.mark.parametrize("call", [
+    lambda: activation("softplus", np.zeros(2)),
+    lambda: conv_pool2d(np.ones((1, 3, 3)), np.ones((1, 2, 2)), activation="softplus"),
+    lambda: Conv2D(np.ones((1, 2, 2, 1)), np.zeros(1), activation="softplus"),
+    lambda: ConvFeatureTransformer(activation="softplus").fit(np.ones((2, 9))),
+], ids=["activation", "conv_pool2d", "Conv2D", "ConvFeatureTransformer"])
+def test_every_caller_checks_activations_the_same_way(call):
+    with pytest.raises(ValueError, match=r"^Unknown activation 'softplus'; expected (None or )?"
+                                         r"one of \['"):
+        call()

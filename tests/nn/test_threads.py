@@ -228,3 +228,17 @@ def test_step_blas_decides_from_the_layers_costs():
     assert not isinstance(threads.step_blas([big], 200), single)
     assert isinstance(threads.step_blas([conv_layer, Pool2D(), Flatten(), big], 200), single)
     assert conv_layer.flops == 8 * 8 * 4 * 3 * 3 * 1  # a layer reports its cost
+
+
+def test_threaded_chunks_stop_at_the_first_error(monkeypatch):
+    monkeypatch.setattr(threads, "N_THREADS", 2)
+    done = []
+
+    def work(start, stop, bufs):
+        if start == 3:
+            raise ArithmeticError("chunk 3")
+        done.append(start)
+
+    with pytest.raises(ArithmeticError, match="chunk 3"):
+        threads.run_chunks(1000, 1, work, dict)
+    assert len(done) < 999  # the other thread stopped too

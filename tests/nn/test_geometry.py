@@ -1,10 +1,6 @@
-"""The one check of each name and shape, and the callers that share it.
-
-check_activation (sknnedu.nn.activations), check_pooling (sknnedu.nn.pooling), check_int,
-pair and resolve_image_shape (sknnedu.nn.geometry): every function, layer and estimator
-that takes an activation, a pooling, an int or reads rows as images calls these, so the
-same mistake gets the same message everywhere.
-"""
+"""sknnedu.nn.geometry: pad2d against np.pad, and the one check of ints, pairs and image
+shapes that every function, layer and estimator shares (the same mistake gets the same
+message everywhere)."""
 
 import warnings
 
@@ -12,62 +8,36 @@ import numpy as np
 import pytest
 
 from sknnedu import CNNClassifier, ConvFeatureTransformer
-from sknnedu.nn.activations import ACTIVATIONS, DERIVATIVES, activation, check_activation
-from sknnedu.nn.conv import conv_pool2d
-from sknnedu.nn.conv_layers import Conv2D, Pool2D
-from sknnedu.nn.convolution import MAP_ACTIVATIONS
+from sknnedu.nn.conv import pad2d
 from sknnedu.nn.geometry import check_int, pair, resolve_image_shape
-from sknnedu.nn.pooling import POOLINGS, check_pooling
+
+# ----------------------------------------------------------------------------------------- pad2d
 
 
-# ----------------------------------------------------------------------------- activations
-def test_check_activation_accepts_the_table_and_lists_it_when_not():
-    assert check_activation("relu") == "relu"
-    assert check_activation(None, none=True) is None
-    for bad in ("swish", None, 3, ["relu"]):
-        with pytest.raises(ValueError, match=r"Unknown activation .*; expected one of \["):
-            check_activation(bad)
-    with pytest.raises(ValueError, match=r"Unknown activation of layer 2 'abs'; expected one"):
-        check_activation("abs", DERIVATIVES, what="activation of layer 2")
-    with pytest.raises(ValueError, match=r"expected None or one of \['abs'"):
-        check_activation("softmax", MAP_ACTIVATIONS, none=True)
-    assert set(MAP_ACTIVATIONS) == set(ACTIVATIONS) - {"softmax"}
+@pytest.mark.parametrize(
+    "padding, widths", [(0, ((0, 0), (0, 0))), (2, ((2, 2), (2, 2))), (((1, 0), (0, 3)),) * 2]
+)
+@pytest.mark.parametrize("shape", [(2, 3, 4), (2, 3, 4, 3)])
+@pytest.mark.parametrize("value, dtype", [(0.0, np.float64), (255, np.uint8), (-1.5, np.float32)])
+def test_pad2d_matches_np_pad(padding, widths, shape, value, dtype):
+    x = np.arange(np.prod(shape)).reshape(shape).astype(dtype)
+    expected = np.pad(x, ((0, 0), *widths) + ((0, 0),) * (len(shape) - 3), constant_values=value)
+    out = pad2d(x, padding, value=value)
+    assert out.dtype == x.dtype
+    np.testing.assert_array_equal(out, expected)
 
 
-@pytest.mark.parametrize("call", [
-    lambda: activation("softplus", np.zeros(2)),
-    lambda: conv_pool2d(np.ones((1, 3, 3)), np.ones((1, 2, 2)), activation="softplus"),
-    lambda: Conv2D(np.ones((1, 2, 2, 1)), np.zeros(1), activation="softplus"),
-    lambda: ConvFeatureTransformer(activation="softplus").fit(np.ones((2, 9))),
-], ids=["activation", "conv_pool2d", "Conv2D", "ConvFeatureTransformer"])
-def test_every_caller_checks_activations_the_same_way(call):
-    with pytest.raises(ValueError, match=r"^Unknown activation 'softplus'; expected (None or )?"
-                                         r"one of \['"):
-        call()
+def test_pad2d_errors():
+    with pytest.raises(ValueError, match=r"got an array of shape \(3, 3\)"):
+        pad2d(np.ones((3, 3)), 1)
+    for bad in (-1, 1.5, ((1, 2),), ((1, 2), (3, -1)), "same"):
+        with pytest.raises(ValueError, match="padding must be an int >= 0 or"):
+            pad2d(np.ones((1, 3, 3)), bad)
 
 
-# ----------------------------------------------------------------------------- pooling
-def test_check_pooling():
-    assert [check_pooling(p) for p in (*POOLINGS, None)] == ["max", "avg", None]
-    with pytest.raises(ValueError, match=r"Unknown pooling 'min'; expected 'max', 'avg' or None"):
-        check_pooling("min")
-    with pytest.raises(ValueError, match=r"Unknown pooling None; expected 'max' or 'avg'\."):
-        check_pooling(None, none=False)
-    with pytest.raises(ValueError, match="Unknown pooling"):
-        check_pooling(np.array(["max"]))  # not compared elementwise
+# -------------------------------------------- ints: the one check, and the callers that share it
 
 
-@pytest.mark.parametrize("call", [
-    lambda: conv_pool2d(np.ones((1, 3, 3)), np.ones((1, 2, 2)), pooling="min"),
-    lambda: Pool2D("min"),
-    lambda: ConvFeatureTransformer(pooling="min").fit(np.ones((2, 9))),
-], ids=["conv_pool2d", "Pool2D", "ConvFeatureTransformer"])
-def test_every_caller_checks_poolings_the_same_way(call):
-    with pytest.raises(ValueError, match=r"^Unknown pooling 'min'; expected 'max'"):
-        call()
-
-
-# ----------------------------------------------------------------------------- ints
 def test_check_int_and_pair():
     assert check_int(np.int64(3), "stride") == 3 and type(check_int(np.int64(3), "s")) is int
     assert check_int(0, "padding", 0) == 0
@@ -79,7 +49,9 @@ def test_check_int_and_pair():
         pair((2, 0), "size")
 
 
-# ----------------------------------------------------------------------------- image shapes
+# ------------------------------------ image shapes: how rows are read as images, by every caller
+
+
 def test_resolve_image_shape_reads_rows_and_images():
     assert resolve_image_shape((5, 64)) == (8, 8, 1)
     assert resolve_image_shape((5, 48), (4, 4, 3)) == (4, 4, 3)

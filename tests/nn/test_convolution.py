@@ -1,16 +1,28 @@
-"""conv2d, pad2d and pooling against independent references (scipy, np.pad, plain loops)."""
+"""sknnedu.nn.convolution: conv2d, conv_pool2d and conv2d_backward against independent
+references (scipy's correlate2d, plain loops over every term of the sum, centred finite
+differences), whole, chunked and threaded."""
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from references import loop_pool, numerical_gradient
 from scipy.signal import correlate2d
 
+import sknnedu.nn.conv as conv
 from sknnedu.nn import convolution, threads
 from sknnedu.nn.activations import ACTIVATIONS
-from sknnedu.nn.conv import avg_pool2d, conv2d, conv_pool2d, max_pool2d, pad2d
+from sknnedu.nn.conv import (
+    avg_pool2d,
+    avg_pool2d_backward,
+    conv2d,
+    conv2d_backward,
+    conv_pool2d,
+    max_pool2d,
+    max_pool2d_backward,
+)
 
-# ----------------------------------------------------------------------------- references
+# ------------------------------------------------------------------------------------ references
 
 
 def same_pads(size, kernel, stride):
@@ -37,23 +49,32 @@ def reference_conv(x, kernels, stride, pads):
     return np.stack(out)
 
 
-def loop_pool(x, size, stride, reduce):
-    """Pooling with plain Python loops over images, output pixels and channels."""
-    n, h, w, c = x.shape
-    oh, ow = (h - size) // stride + 1, (w - size) // stride + 1
-    out = np.empty((n, oh, ow, c))
+def loop_conv_backward(dz, x, kernels, stride, pads):
+    """dx, dK, db of ``z = conv2d(x, K) + b`` with plain loops over every term of the sum."""
+    (t, b), (l, r) = pads
+    xp = np.pad(x, ((0, 0), (t, b), (l, r), (0, 0)))
+    dxp = np.zeros_like(xp)
+    dk = np.zeros_like(kernels)
+    n, oh, ow, k = dz.shape
+    _, fh, fw, _ = kernels.shape
     for a in range(n):
         for i in range(oh):
             for j in range(ow):
-                for ch in range(c):
-                    window = x[
-                        a, i * stride : i * stride + size, j * stride : j * stride + size, ch
-                    ]
-                    out[a, i, j, ch] = reduce(window)
-    return out
+                for f in range(k):
+                    g = dz[a, i, j, f]
+                    rows = slice(i * stride, i * stride + fh)
+                    cols = slice(j * stride, j * stride + fw)
+                    dk[f] += g * xp[a, rows, cols]
+                    dxp[a, rows, cols] += g * kernels[f]
+    h, w = x.shape[1:3]
+    return dxp[:, t : t + h, l : l + w], dk, dz.sum(axis=(0, 1, 2))
 
 
-# ------------------------------------------------------------------------------- conv2d
+def resolve_pads(padding, h, w, fh, fw, stride):
+    return conv.conv_geometry((h, w), (fh, fw), stride, padding)[0]
+
+
+# ---------------------------------------------------------------------------------------- conv2d
 
 
 @st.composite
@@ -176,7 +197,7 @@ def test_accepts_lists():
     np.testing.assert_array_equal(out, [[[[10.0]]]])
 
 
-# ------------------------------------------------------------------------------ dtypes
+# ---------------------------------------------------------------------------------------- dtypes
 
 
 @pytest.mark.parametrize(
@@ -205,7 +226,7 @@ def test_float32_close_to_float64():
     np.testing.assert_allclose(out32, conv2d(x, kernels, padding="same"), rtol=1e-4, atol=1e-5)
 
 
-# ---------------------------------------------------------------------------- chunking
+# -------------------------------------------------------------------------------------- chunking
 
 
 @pytest.mark.parametrize(
@@ -275,7 +296,7 @@ def test_non_contiguous_input():
     )
 
 
-# ------------------------------------------------------------------------ fused helper
+# ---------------------------------------------------------------------------------- fused helper
 
 
 @pytest.mark.parametrize("activation", sorted(set(ACTIVATIONS) - {"softmax"}))
@@ -302,55 +323,7 @@ def test_conv_pool2d_is_conv_then_activation_then_pooling(activation, pooling):
     np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
 
 
-# -------------------------------------------------------------------------------- pad2d
-
-
-@pytest.mark.parametrize(
-    "padding, widths", [(0, ((0, 0), (0, 0))), (2, ((2, 2), (2, 2))), (((1, 0), (0, 3)),) * 2]
-)
-@pytest.mark.parametrize("shape", [(2, 3, 4), (2, 3, 4, 3)])
-@pytest.mark.parametrize("value, dtype", [(0.0, np.float64), (255, np.uint8), (-1.5, np.float32)])
-def test_pad2d_matches_np_pad(padding, widths, shape, value, dtype):
-    x = np.arange(np.prod(shape)).reshape(shape).astype(dtype)
-    expected = np.pad(x, ((0, 0), *widths) + ((0, 0),) * (len(shape) - 3), constant_values=value)
-    out = pad2d(x, padding, value=value)
-    assert out.dtype == x.dtype
-    np.testing.assert_array_equal(out, expected)
-
-
-# ------------------------------------------------------------------------------ pooling
-
-
-@pytest.mark.parametrize("size, stride", [(1, None), (2, None), (3, None), (2, 1), (3, 2), (2, 3)])
-@pytest.mark.parametrize("shape", [(2, 7, 6, 3), (1, 4, 5, 1)])
-def test_pooling_matches_loops(size, stride, shape):
-    x = np.random.default_rng(5).standard_normal(shape)
-    step = size if stride is None else stride
-    np.testing.assert_array_equal(
-        max_pool2d(x, size, stride=stride), loop_pool(x, size, step, np.max)
-    )
-    np.testing.assert_allclose(
-        avg_pool2d(x, size, stride=stride),
-        loop_pool(x, size, step, np.mean),
-        rtol=1e-12,
-        atol=1e-15,
-    )
-
-
-def test_pooling_grayscale_keeps_ndim():
-    x = np.arange(32.0).reshape(2, 4, 4)
-    assert max_pool2d(x, 2).shape == (2, 2, 2)
-    np.testing.assert_array_equal(max_pool2d(x, 2), max_pool2d(x[..., None], 2)[..., 0])
-
-
-def test_pooling_rectangular_windows():
-    x = np.random.default_rng(6).standard_normal((2, 6, 6, 2))
-    out = max_pool2d(x, (3, 1), stride=(3, 2))
-    assert out.shape == (2, 2, 3, 2)
-    np.testing.assert_array_equal(out, x.reshape(2, 2, 3, 6, 2).max(axis=2)[:, :, ::2])
-
-
-# ------------------------------------------------------------------------------- errors
+# ---------------------------------------------------------------------------------------- errors
 
 
 @pytest.mark.parametrize(
@@ -407,29 +380,7 @@ def test_conv_pool2d_errors(kwargs, match):
         conv_pool2d(np.ones((1, 4, 4)), np.ones((1, 3, 3)), padding="same", **kwargs)
 
 
-@pytest.mark.parametrize("pool", [max_pool2d, avg_pool2d])
-def test_pooling_errors(pool):
-    with pytest.raises(ValueError, match="smaller than the pooling window 3x3"):
-        pool(np.ones((1, 2, 5, 1)), 3)
-    with pytest.raises(ValueError, match="size must be an int >= 1, got 0"):
-        pool(np.ones((1, 4, 4)), 0)
-    with pytest.raises(ValueError, match="stride must be an int >= 1"):
-        pool(np.ones((1, 4, 4)), 2, stride=-1)
-    with pytest.raises(ValueError, match=r"got an array of shape \(4,\)"):
-        pool(np.ones(4), 2)
-    with pytest.raises(ValueError, match="NaN"):
-        pool(np.full((1, 4, 4), np.nan), 2)
-
-
-def test_pad2d_errors():
-    with pytest.raises(ValueError, match=r"got an array of shape \(3, 3\)"):
-        pad2d(np.ones((3, 3)), 1)
-    for bad in (-1, 1.5, ((1, 2),), ((1, 2), (3, -1)), "same"):
-        with pytest.raises(ValueError, match="padding must be an int >= 0 or"):
-            pad2d(np.ones((1, 3, 3)), bad)
-
-
-# ------------------------------------------------------ regressions (issue 11, items 11-13)
+# ----------------------------------------------------------- regressions (issue 11, items 11-12)
 
 
 def _extra_peak_bytes(fn, *args, **kwargs):
@@ -481,26 +432,167 @@ def test_empty_batch_gives_empty_result(fn, kwargs, shape):
         assert out.dtype == (np.float32 if dtype == np.float32 else np.float64)
 
 
-@pytest.mark.parametrize("dtype, big", [(np.float64, 1e308), (np.float32, 2e38)])
-def test_average_of_huge_values_does_not_overflow(dtype, big):
-    """Item 13: the mean was a sum (inf) scaled afterwards."""
-    x = np.full((1, 2, 2), big, dtype=dtype)
-    with np.errstate(over="raise"):
-        np.testing.assert_array_equal(avg_pool2d(x, 2), np.full((1, 1, 1), big, dtype=dtype))
-        fused = conv_pool2d(x, np.ones((1, 1, 1), dtype=dtype), pooling="avg")
-    np.testing.assert_array_equal(fused, np.full((1, 1, 1, 1), big, dtype=dtype))
-    np.testing.assert_allclose(avg_pool2d(-x, 2, stride=1), -x[:, :1, :1], rtol=1e-7)
+# ------------------------------------------------------------------------------- conv2d_backward
 
 
-def test_threaded_chunks_stop_at_the_first_error(monkeypatch):
-    monkeypatch.setattr(threads, "N_THREADS", 2)
-    done = []
+@st.composite
+def backward_cases(draw):
+    n, c, k = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    fh, fw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    h, w = draw(st.integers(fh, 7)), draw(st.integers(fw, 7))
+    stride = draw(st.integers(1, 3))
+    padding = draw(
+        st.one_of(
+            st.sampled_from(["valid", "same"]),
+            st.integers(0, 2),
+            st.tuples(
+                st.tuples(st.integers(0, 2), st.integers(0, 2)),
+                st.tuples(st.integers(0, 2), st.integers(0, 2)),
+            ),
+        )
+    )
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.standard_normal((n, h, w, c))
+    kernels = rng.standard_normal((k, fh, fw, c))
+    return x, kernels, stride, padding
 
-    def work(start, stop, bufs):
-        if start == 3:
-            raise ArithmeticError("chunk 3")
-        done.append(start)
 
-    with pytest.raises(ArithmeticError, match="chunk 3"):
-        threads.run_chunks(1000, 1, work, dict)
-    assert len(done) < 999  # the other thread stopped too
+@settings(max_examples=60, deadline=None)
+@given(backward_cases())
+def test_conv2d_backward_matches_loops(case):
+    x, kernels, stride, padding = case
+    z = conv2d(x, kernels, stride=stride, padding=padding)
+    dz = np.random.default_rng(0).standard_normal(z.shape)
+    dx, dk, db = conv2d_backward(dz, x, kernels, stride=stride, padding=padding)
+    pads = resolve_pads(padding, *x.shape[1:3], *kernels.shape[1:3], stride)
+    ref_dx, ref_dk, ref_db = loop_conv_backward(dz, x, kernels, stride, pads)
+    assert dx.shape == x.shape and dk.shape == kernels.shape and db.shape == (kernels.shape[0],)
+    np.testing.assert_allclose(dx, ref_dx, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(dk, ref_dk, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(db, ref_db, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "stride, padding",
+    [
+        (1, "same"),
+        (2, "same"),
+        (1, "valid"),
+        (2, "valid"),
+        (2, ((1, 0), (2, 1))),
+        (3, 1),
+        ((1, 2), "same"),
+        ((2, 1), ((0, 1), (2, 0))),
+    ],
+)
+def test_conv2d_backward_matches_finite_differences(stride, padding):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 6, 5, 2))
+    kernels = rng.standard_normal((3, 3, 2, 2))
+    bias = rng.standard_normal(3)
+    weights = rng.standard_normal(conv2d(x, kernels, stride=stride, padding=padding).shape)
+
+    def loss():  # J = sum(G * (conv2d(x, K) + b)), so dJ/dz = G
+        return np.sum(weights * (conv2d(x, kernels, stride=stride, padding=padding) + bias))
+
+    dx, dk, db = conv2d_backward(weights, x, kernels, stride=stride, padding=padding)
+    np.testing.assert_allclose(dx, numerical_gradient(loss, x), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(dk, numerical_gradient(loss, kernels), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(db, numerical_gradient(loss, bias), rtol=1e-6, atol=1e-7)
+
+
+def test_conv2d_backward_shared_kernels_and_grayscale():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 5, 5, 3))
+    shared = rng.standard_normal((2, 3, 3))
+    dz = rng.standard_normal(conv2d(x, shared, padding="same").shape)
+    dx, dk, _ = conv2d_backward(dz, x, shared, padding="same")
+    repeated = np.repeat(shared[..., None], 3, axis=3)
+    dx_rep, dk_rep, _ = conv2d_backward(dz, x, repeated, padding="same")
+    assert dk.shape == shared.shape
+    np.testing.assert_allclose(dx, dx_rep, rtol=1e-12)
+    np.testing.assert_allclose(dk, dk_rep.sum(axis=3), rtol=1e-12)
+
+    gray = x[..., 0]
+    dx_gray, dk_gray, _ = conv2d_backward(dz, gray, shared, padding="same")
+    dx_one, dk_one, _ = conv2d_backward(dz, gray[..., None], shared[..., None], padding="same")
+    assert dx_gray.shape == gray.shape and dk_gray.shape == shared.shape
+    np.testing.assert_allclose(dx_gray, dx_one[..., 0], rtol=1e-12)
+    np.testing.assert_allclose(dk_gray, dk_one[..., 0], rtol=1e-12)
+
+
+def test_conv2d_backward_float32_stays_float32():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 8, 8, 2))
+    kernels = rng.standard_normal((4, 3, 3, 2))
+    dz = rng.standard_normal((3, 4, 4, 4))
+    f32 = [a.astype(np.float32) for a in (dz, x, kernels)]
+    out32 = conv2d_backward(*f32, stride=2, padding="same")
+    out64 = conv2d_backward(dz, x, kernels, stride=2, padding="same")
+    for a32, a64 in zip(out32, out64):
+        assert a32.dtype == np.float32
+        np.testing.assert_allclose(a32, a64, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_conv2d_backward_chunks_and_threads_agree(monkeypatch, n_threads):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((7, 6, 6, 2))
+    kernels = rng.standard_normal((3, 3, 3, 2))
+    dz = rng.standard_normal((7, 6, 6, 3))
+    whole = conv2d_backward(dz, x, kernels, padding="same")
+    monkeypatch.setattr(threads, "CHUNK_BYTES", 1)  # one image per chunk
+    monkeypatch.setattr(threads, "N_THREADS", n_threads)
+    for a, b in zip(conv2d_backward(dz, x, kernels, padding="same"), whole):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_conv2d_backward_integer_images():
+    x = np.arange(2 * 5 * 5, dtype=np.uint8).reshape(2, 5, 5, 1)
+    kernels, dz = np.ones((2, 3, 3, 1)), np.ones((2, 3, 3, 2))
+    for a, b in zip(conv2d_backward(dz, x, kernels), conv2d_backward(dz, x.astype(float), kernels)):
+        assert a.dtype == np.float64
+        np.testing.assert_array_equal(a, b)
+
+
+def test_conv2d_backward_empty_batch():
+    dx, dk, db = conv2d_backward(
+        np.zeros((0, 4, 4, 2)), np.zeros((0, 4, 4, 1)), np.ones((2, 3, 3, 1)), padding="same"
+    )
+    assert dx.shape == (0, 4, 4, 1)
+    np.testing.assert_array_equal(dk, np.zeros((2, 3, 3, 1)))
+    np.testing.assert_array_equal(db, np.zeros(2))
+
+
+def test_conv2d_backward_checks_dout_shape():
+    with pytest.raises(ValueError, match=r"dout must have the shape .*\(1, 3, 3, 2\)"):
+        conv2d_backward(np.zeros((1, 4, 4, 2)), np.zeros((1, 5, 5, 1)), np.ones((2, 3, 3, 1)))
+
+
+def test_float64_dout_with_float32_images_gives_float32():
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 6, 6, 2)).astype(np.float32)
+    kernels = rng.standard_normal((3, 3, 3, 2)).astype(np.float32)
+    dz = rng.standard_normal((2, 6, 6, 3))
+    for grad in conv2d_backward(dz, x, kernels, padding="same"):
+        assert grad.dtype == np.float32
+    dp = rng.standard_normal((2, 3, 3, 2))
+    assert max_pool2d_backward(dp, x, 2).dtype == np.float32
+    assert avg_pool2d_backward(dp, x, 2).dtype == np.float32
+    np.testing.assert_allclose(
+        max_pool2d_backward(dp, x, 2), max_pool2d_backward(dp.astype(np.float32), x, 2)
+    )
+
+
+@pytest.mark.parametrize("padding", ["valid", "same", ((2, 0), (1, 1))])
+def test_input_gradient_is_full_correlation_with_the_flipped_kernel(padding):
+    """For stride 1: dxp = conv2d(dz padded by (fh - 1, fw - 1), K flipped, channels swapped)."""
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((2, 7, 6, 3))
+    kernels = rng.standard_normal((4, 3, 2, 3))
+    dz = rng.standard_normal(conv2d(x, kernels, padding=padding).shape)
+    dx, _, _ = conv2d_backward(dz, x, kernels, padding=padding)
+    flipped = kernels[:, ::-1, ::-1, :].transpose(3, 1, 2, 0)  # K'[ch, u', v', k]
+    full = conv2d(dz, flipped, padding=((2, 2), (1, 1)))  # the padded input's gradient
+    (t, _), (l, _) = resolve_pads(padding, 7, 6, 3, 2, 1)
+    np.testing.assert_allclose(dx, full[:, t : t + 7, l : l + 6], rtol=1e-12, atol=1e-12)
