@@ -16,6 +16,11 @@ changed and why:
 - float32 with dropout: the masks are drawn in float64 whatever the dtype of X (hardening
   item 8; the 15 cases ``clf-*-f32-drop-*``, ``cnn-float32-drop-*`` and
   ``reg-adam-f32-dropout``, regenerated in commit 8e5b196).
+
+float32 cases hold to float32's own precision (``rtol=1e-4``), float64 ones to 1e-12: a
+float32 matrix product rounds differently with another BLAS kernel (numpy 2.4.6's
+OpenBLAS on this machine moved the 31 float32 cases by 4e-8 to 1.8e-5 relative, with the
+code unchanged), while a real change of the computation moves the numbers by far more.
 """
 
 import sys
@@ -170,7 +175,9 @@ def test_numbers_are_unchanged(saved, name):
     assert now.keys() == before.keys()
     for key, value in before.items():
         if value.dtype.kind in "fc":
-            np.testing.assert_allclose(now[key], value, rtol=1e-12, atol=1e-15,
+            single = value.dtype == np.float32 or "f32" in name or "float32" in name
+            np.testing.assert_allclose(now[key], value, rtol=1e-4 if single else 1e-12,
+                                       atol=1e-6 if single else 1e-15,
                                        err_msg=f"{name}: {key}")
         else:
             np.testing.assert_array_equal(now[key], value, err_msg=f"{name}: {key}")
