@@ -272,7 +272,7 @@ class SequenceCNNRegressor(_ConvSequenceBody, NNRegressor):
     >>> X = rng.randn(60, 20, 1)
     >>> y = X[:, :, 0].max(axis=1)
     >>> reg = SequenceCNNRegressor(conv_layers=((16, 3),), readout="max", max_iter=50,
-    ...                            random_state=0).fit(X, y)
+    ...                            learning_rate_init=0.01, random_state=0).fit(X, y)
     >>> reg.score(X, y) > 0.5
     True
     """
