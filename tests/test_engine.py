@@ -17,7 +17,14 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
-from sknnedu import NNClassifier, NNRegressor, TrainingDivergedError, gradcheck, gradient_check
+from sknnedu import (
+    CNNClassifier,
+    NNClassifier,
+    NNRegressor,
+    TrainingDivergedError,
+    gradcheck,
+    gradient_check,
+)
 from sknnedu.engine import BaseNetwork
 from sknnedu.nn.network import batches
 
@@ -302,3 +309,33 @@ def test_r4_13_validation_in_order_of_length_keeps_each_prediction_its_row():
     net = reg._network()
     reg._update_no_improvement_count(net, (seqs, y_[:, None], y_, None), 3)
     assert reg.validation_scores_ == [pytest.approx(reg.score(X_, y_), rel=1e-12)]
+
+
+# ------------------ hardening item 5: warm_start with early stopping keeps this fit's best epoch
+
+
+X400, Y400 = DIGITS_X[:400] / 16, DIGITS_Y[:400]
+
+
+def tiny_cnn(**kw):
+    return CNNClassifier(**{"conv_layers": ((4, 3),), "hidden_layer_sizes": (16,),
+                            "random_state": 0, **kw})
+
+
+@pytest.mark.parametrize("make", [
+    lambda: NNClassifier((32,), max_iter=60, learning_rate_init=0.01, random_state=0),
+    lambda: NNRegressor(hidden_layer_sizes=(32,), max_iter=60, learning_rate_init=0.01,
+                        random_state=0),
+    lambda: tiny_cnn(max_iter=30, learning_rate_init=0.01),
+], ids=["NNClassifier", "NNRegressor", "CNNClassifier"])
+def test_a_warm_started_fit_with_early_stopping_keeps_its_own_best_epoch(make):
+    # a second task, learnt in 3 epochs to below the first task's best validation score:
+    # its weights were discarded for those of the start of the fit
+    est = make().set_params(early_stopping=True)
+    target = Y400 / 9.0 if isinstance(est, NNRegressor) else Y400
+    quiet(est, "fit", X400, target)
+    upside_down = X400.reshape(-1, 8, 8)[:, ::-1].reshape(len(X400), -1)
+    n_before, before = len(est.validation_scores_), est.score(upside_down, target)
+    quiet(est.set_params(warm_start=True, max_iter=3), "fit", upside_down, target)
+    assert est.best_validation_score_ == max(est.validation_scores_[n_before:])
+    assert est.score(upside_down, target) > before + 0.05

@@ -6,6 +6,24 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import event, given
+from hypothesis import strategies as st
+from odd_inputs import (
+    EXTREME_IDS,
+    EXTREMES,
+    LAYOUTS,
+    PROPERTY,
+    Refused,
+    assert_finite,
+    assert_unchanged,
+    extreme,
+    make_values,
+    matrix_specs,
+    n_rows,
+    outcome,
+    snapshot,
+    with_layout,
+)
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -413,3 +431,151 @@ def test_default_pipeline_beats_the_raw_pixels():
         raw = NNClassifier(max_iter=60, random_state=0).fit(Xtr, ytr)
     assert pipe.score(Xte, yte) >= raw.score(Xte, yte)
     assert pipe.score(Xte, yte) > 0.97
+
+
+# --------------------------- odd inputs: finite output or a clean refusal, never NaN (hardening)
+
+
+# ConvFeatureTransformer: property-based and edge cases
+@st.composite
+def conv_params(draw):
+    filters = draw(st.sampled_from(["edges", "random", "kmeans", "sobel_x"]))
+    return dict(
+        filters=filters,
+        n_filters=draw(st.integers(1, 3)),
+        kernel_size=draw(st.sampled_from([1, 2, 3])),
+        stride=draw(st.sampled_from([1, 2])),
+        padding=draw(st.sampled_from(["same", "valid", 1])),
+        activation=draw(st.sampled_from(["relu", "tanh", "logistic", "identity", "abs"])),
+        pooling=draw(st.sampled_from(["max", "avg", None])),
+        pool_size=draw(st.sampled_from([1, 2, 3])),
+        random_state=0,
+    )
+
+
+@st.composite
+def image_specs(draw):
+    spec = draw(matrix_specs(max_samples=6, n_features=1))
+    h, w, c = draw(st.integers(1, 6)), draw(st.integers(1, 6)), draw(st.integers(1, 2))
+    return spec | dict(n_features=h * w * c, image=(h, w, c),
+                       form=draw(st.sampled_from(["rows", "rows_shape", "3d", "4d"])))
+
+
+def build_images(spec, workdir):
+    """(X, image_shape param) for the spec: 2-D rows, 3-D (n, h, w) or 4-D (n, h, w, c)."""
+    n = spec["n_samples"]
+    h, w, c = spec["image"]
+    values = make_values((n, h, w, c), spec["dtype"], spec["scale"], spec["special"],
+                         spec["seed"])
+    form = spec["form"]
+    if form == "3d":
+        values = values[..., 0]
+    elif form in ("rows", "rows_shape"):
+        values = values.reshape(n, h * w * c)
+    if spec["layout"].startswith("frame") and form not in ("rows", "rows_shape"):
+        spec = spec | {"layout": "C"}
+    image_shape = (h, w, c) if form == "rows_shape" else None
+    return with_layout(values, spec["layout"], workdir), image_shape
+
+
+@PROPERTY
+@given(images=image_specs(), params=conv_params(), st_data=st.data())
+def test_conv_fit_transform_any_input(workdir, images, params, st_data):
+    X, image_shape = build_images(images, workdir)
+    conv = ConvFeatureTransformer(**params, image_shape=image_shape)
+    fitted = outcome(conv.fit, X)
+    event(f"fit refused: {str(fitted.exc)[:50]}" if isinstance(fitted, Refused) else "fit worked")
+    if isinstance(fitted, Refused):
+        return
+    out = outcome(conv.transform, X)
+    assert not isinstance(out, Refused), f"fit accepted X but transform refused it: {out}"
+    assert_finite(out, "transform")
+    assert out.shape == (n_rows(X), int(np.prod(conv.output_shape_)))
+    assert out.dtype == (np.float32 if np.asarray(X).dtype == np.float32 else np.float64)
+    # new images of the same geometry, any values
+    new = st_data.draw(image_specs(), label="X_new") | dict(image=images["image"],
+                                                             form=images["form"])
+    X_new, _ = build_images(new, workdir)
+    out = outcome(conv.transform, X_new)
+    if not isinstance(out, Refused):
+        assert_finite(out, "transform of new images")
+
+
+@pytest.mark.parametrize("filters", ["edges", "random", "kmeans"])
+@pytest.mark.parametrize(("dtype", "value"), EXTREMES, ids=EXTREME_IDS)
+def test_conv_at_extreme_values_is_finite_or_refused(filters, dtype, value):
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (6, 8, 8)) * extreme(dtype, value)
+    X = X.astype(dtype)  # in range: |x| <= the dtype's largest value
+    conv = ConvFeatureTransformer(filters, n_filters=2, random_state=0)
+    if isinstance(outcome(conv.fit, X), Refused):
+        return
+    out = outcome(conv.transform, X)
+    assert not isinstance(out, Refused), f"fit accepted X but transform refused it: {out}"
+    assert_finite(out, "transform")
+
+
+@pytest.mark.parametrize("scale", [1e3, 1e30, 1e100, 1e150, 1e160, 1e200, 1e300])
+def test_kmeans_kernels_do_not_depend_on_the_scale_of_the_images(scale):
+    """Patches are contrast-normalised, so brighter images give the same kernels (or, if the
+    scale is too much, a clean refusal), never silently all-zero ones. Warnings ignored."""
+    images = load_digits().images[:200] / 16
+    reference = ConvFeatureTransformer("kmeans", n_filters=4, random_state=0).fit(images)
+    conv = ConvFeatureTransformer("kmeans", n_filters=4, random_state=0)
+    if isinstance(outcome(conv.fit, images * scale, strict=False), Refused):
+        return
+    np.testing.assert_allclose(np.linalg.norm(conv.kernels_.reshape(4, -1), axis=1), 1.0)
+    np.testing.assert_allclose(conv.kernels_, reference.kernels_, atol=1e-6)
+
+
+@pytest.mark.parametrize("strict", [True, False], ids=["strict", "warnings_ignored"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_conv_with_one_huge_pixel_is_finite_or_refused(dtype, strict):
+    """One pixel at +-max per image: X sums to 0, the convolution overflows."""
+    X = np.zeros((2, 8, 8), dtype=dtype)
+    X[0, 3, 3], X[1, 3, 3] = np.finfo(dtype).max, -np.finfo(dtype).max
+    conv = ConvFeatureTransformer().fit(np.zeros_like(X))
+    out = outcome(conv.transform, X, strict=strict)
+    if not isinstance(out, Refused):
+        assert_finite(out, "transform")
+
+
+@pytest.mark.parametrize("case", ["empty", "no_features", "5d", "1d", "nan", "inf",
+                                  "zero_width", "no_channels", "strings"])
+def test_conv_bad_input_is_refused_with_a_message(case):
+    X = {
+        "empty": np.zeros((0, 16)), "no_features": np.zeros((3, 0)),
+        "5d": np.zeros((2, 2, 2, 2, 2)), "1d": np.zeros(16), "nan": np.full((2, 16), np.nan),
+        "inf": np.full((2, 16), np.inf), "zero_width": np.zeros((2, 4, 0)),
+        "no_channels": np.zeros((2, 4, 4, 0)), "strings": np.full((2, 4), "a"),
+    }[case]
+    assert isinstance(outcome(ConvFeatureTransformer().fit, X), Refused)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("form", ["rows", "3d", "4d"])
+@pytest.mark.parametrize("filters", ["edges", "kmeans", "given"])
+def test_conv_never_modifies_its_inputs(workdir, layout, form, filters):
+    images = make_values((5, 6, 6, 1), np.float64, 1.0, None, 0)
+    images = {"rows": images.reshape(5, -1), "3d": images[..., 0], "4d": images}[form]
+    if layout.startswith("frame") and form != "rows":
+        layout = "C"
+    X = with_layout(images, layout, workdir)
+    kernels = np.random.default_rng(1).standard_normal((2, 3, 3))
+    param = kernels if filters == "given" else filters
+    before_X, before_k = snapshot(X), snapshot(kernels)
+    conv = ConvFeatureTransformer(param, n_filters=2, random_state=0).fit(X)
+    conv.transform(X)
+    assert_unchanged(before_X, X, "X")
+    assert_unchanged(before_k, kernels, "the filters array")
+    if filters == "given":  # and the model does not share memory with the caller's array
+        assert not np.shares_memory(conv.kernels_, kernels)
+
+
+@pytest.mark.parametrize("filters", ["random", "kmeans"])
+def test_same_random_state_gives_identical_conv_kernels(small_digits, filters):
+    X, _ = small_digits
+    a = ConvFeatureTransformer(filters, n_filters=4, random_state=3).fit(X)
+    b = ConvFeatureTransformer(filters, n_filters=4, random_state=3).fit(X)
+    np.testing.assert_array_equal(a.kernels_, b.kernels_)
+    np.testing.assert_array_equal(a.transform(X), b.transform(X))

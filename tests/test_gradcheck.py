@@ -1,7 +1,7 @@
 """gradient_check (issue 11, item 10): fitted models and partial batches, sparse X,
 argument checks, and an estimator that is never changed.
 
-The gradients of the layers themselves are checked in test_network.py,
+The gradients of the layers themselves are checked in nn/test_network.py,
 test_regressor.py and test_cnn.py; here the function around them is, against an
 independent computation of the loss from ``predict_proba``. The tests of fitted models on
 partial batches, sparse X, the argument checks and the TypeError failed on the code before
@@ -302,3 +302,36 @@ def test_r4_5_a_wrong_gradient_is_still_caught_beside_near_ties(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         assert gradient_check(CNNClassifier(**R4_5_CNN), X_ALL[:20], Y_ALL[:20] % 4) > 1e-3
+
+
+# --------------------------------------- hardening item 13: gradient_check at a kink of the loss
+
+
+def tiny_cnn(**kw):
+    return CNNClassifier(**{"conv_layers": ((4, 3),), "hidden_layer_sizes": (16,),
+                            "random_state": 0, **kw})
+
+
+def test_gradient_check_leaves_out_parameters_on_a_kink():
+    # zero backgrounds: exact ties in max-pooling windows, ReLU inputs at exactly 0
+    est = tiny_cnn(conv_layers=((2, 3),), hidden_layer_sizes=(4,))
+    with pytest.warns(UserWarning, match=r"\d+ of the 80 parameters checked are left out"):
+        err = gradient_check(est, X[:10], Y[:10], n_params=80)
+    assert err < 1e-5
+
+
+def test_gradient_check_on_images_with_kinks_still_catches_a_wrong_gradient(monkeypatch):
+    from sknnedu.nn import conv_layers
+
+    real = conv_layers.Conv2D.backward
+
+    def wrong(self, da, need_input_grad=True):
+        out = real(self, da, need_input_grad)
+        self.grads[0] *= 1.5
+        return out
+
+    monkeypatch.setattr(conv_layers.Conv2D, "backward", wrong)
+    est = tiny_cnn(conv_layers=((2, 3),), hidden_layer_sizes=(4,))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        assert gradient_check(est, X[:10], Y[:10], n_params=80) > 1e-2

@@ -1,31 +1,49 @@
 """NNClassifier: behaviour, agreement with MLPClassifier, and errors on bad input."""
 
 import pickle
+import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
+from hypothesis import event, given
+from hypothesis import strategies as st
+from odd_inputs import (
+    EXTREME_IDS,
+    EXTREMES,
+    LAYOUTS,
+    PROPERTY,
+    Refused,
+    assert_finite,
+    assert_unchanged,
+    build_matrix,
+    extreme,
+    make_values,
+    matrix_specs,
+    n_rows,
+    outcome,
+    snapshot,
+    with_layout,
+)
+from sklearn.base import clone
 from sklearn.datasets import load_digits, make_classification, make_multilabel_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.neural_network import MLPClassifier
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 
 from sknnedu import NNClassifier
+from sknnedu.feature_extraction import ConvFeatureTransformer
 
 
 @pytest.fixture(scope="module")
 def digits():
     X, y = load_digits(return_X_y=True)
     return X / 16.0, y
-
-
-@pytest.fixture(scope="module")
-def small_digits(digits):
-    X, y = digits
-    return X[:300], y[:300]
 
 
 def quiet_fit(est, *args, **kwargs):
@@ -551,3 +569,336 @@ def test_dropout_masks_change_between_partial_fit_calls(small_digits, monkeypatc
     clf.partial_fit(X, y, classes=np.arange(10))
     clf.partial_fit(X, y)
     assert len(masks) == 2 and not np.array_equal(masks[0], masks[1])
+
+
+# --------------------------- odd inputs: finite output or a clean refusal, never NaN (hardening)
+
+
+@st.composite
+def label_specs(draw):
+    return dict(
+        n_classes=draw(st.sampled_from([1, 2, 2, 3, 3, 4])),
+        kind=draw(st.sampled_from(["int", "str", "float", "bool", "negative"])),
+        container=draw(st.sampled_from(["array", "list", "series"])),
+        seed=draw(st.integers(0, 2**16)),
+    )
+
+
+def class_values(spec) -> np.ndarray:
+    k = spec["n_classes"] if spec["kind"] != "bool" else min(spec["n_classes"], 2)
+    return {
+        "int": np.arange(k),
+        "str": np.array([f"class {i}" for i in range(k)]),
+        "float": np.arange(k) * 2.0,  # integral floats: labels, not a regression target
+        "bool": np.array([False, True])[:k],
+        "negative": -np.arange(k) - 7,
+    }[spec["kind"]]
+
+
+def build_labels(spec, n_samples: int):
+    classes = class_values(spec)
+    rng = np.random.default_rng(spec["seed"])
+    y = classes[rng.permutation(np.arange(n_samples) % len(classes))]
+    if spec["container"] == "list":
+        return y.tolist()
+    if spec["container"] == "series":
+        return pd.Series(y)
+    return y
+
+
+def check_classifier_outputs(clf, X, *, must_work: bool, strict: bool = True):
+    """predict_proba and predict on X: finite, well-shaped, or (if allowed) refused."""
+    proba = outcome(clf.predict_proba, X, strict=strict)
+    if isinstance(proba, Refused):
+        assert not must_work, f"fit accepted X but predict_proba refused it: {proba}"
+        return
+    assert_finite(proba, "predict_proba")
+    assert proba.shape == (n_rows(X), len(clf.classes_))
+    assert (proba >= 0).all() and (proba <= 1).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-3)
+    labels = outcome(clf.predict, X, strict=strict)
+    assert not isinstance(labels, Refused), f"predict_proba worked but predict: {labels}"
+    assert labels.shape == (n_rows(X),)
+    assert np.isin(labels, clf.classes_).all()
+
+
+# NNClassifier: property-based
+SOLVERS = ["adam", "sgd", "rmsprop", "lbfgs"]
+
+
+@PROPERTY
+@given(x=matrix_specs(), labels=label_specs(), x_new=st.data(),
+       solver=st.sampled_from(SOLVERS))
+def test_nnclassifier_fit_predict_any_input(workdir, x, labels, x_new, solver):
+    X = build_matrix(x, workdir)
+    y = build_labels(labels, x["n_samples"])
+    clf = NNClassifier((3,), solver=solver, max_iter=3, random_state=0)
+    fitted = outcome(clf.fit, X, y)
+    event(f"fit refused: {str(fitted.exc)[:50]}" if isinstance(fitted, Refused) else "fit worked")
+    if isinstance(fitted, Refused):
+        return
+    assert fitted is clf
+    for W in clf.coefs_ + clf.intercepts_:
+        assert_finite(W, "a weight")
+    check_classifier_outputs(clf, X, must_work=True)
+    other = build_matrix(x_new.draw(matrix_specs(n_features=x["n_features"]), label="X_new"),
+                         workdir)
+    check_classifier_outputs(clf, other, must_work=False)
+
+
+@PROPERTY
+@given(x=matrix_specs(), labels=label_specs(), extra_class=st.booleans(), st_data=st.data())
+def test_nnclassifier_partial_fit_any_input(workdir, x, labels, extra_class, st_data):
+    X = build_matrix(x, workdir)
+    y = build_labels(labels, x["n_samples"])
+    classes = class_values(labels)
+    if extra_class and labels["kind"] in ("int", "negative", "float"):
+        classes = np.append(classes, classes.max() + 100)  # a class the stream has not shown
+    clf = NNClassifier((3,), max_iter=3, random_state=0)
+    first = outcome(clf.partial_fit, X, y, classes=classes)
+    event("partial_fit refused" if isinstance(first, Refused) else "partial_fit worked")
+    if isinstance(first, Refused):
+        return
+    np.testing.assert_array_equal(clf.classes_, np.unique(classes))
+    check_classifier_outputs(clf, X, must_work=True)
+    # a second chunk, drawn independently but with the same number of features
+    chunk = st_data.draw(matrix_specs(n_features=x["n_features"]), label="second chunk")
+    X2 = build_matrix(chunk, workdir)
+    y2 = build_labels(labels | {"seed": chunk["seed"]}, chunk["n_samples"])
+    second = outcome(clf.partial_fit, X2, y2)
+    if not isinstance(second, Refused):
+        check_classifier_outputs(clf, X2, must_work=True)
+
+
+# NNClassifier: the edge cases, one by one (each readable on its own when it fails)
+@pytest.fixture(scope="module")
+def small():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 5))
+    y = np.arange(30) % 3
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def fitted64(small):
+    X, y = small
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return NNClassifier((8,), max_iter=50, random_state=0).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def fitted32(small):
+    X, y = small
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return NNClassifier((8,), max_iter=50, random_state=0).fit(X.astype(np.float32), y)
+
+
+MAGNITUDES = [(np.float64, s) for s in (1e-300, 1e-30, 1e8, 1e30, 1e100, 1e200, 1e300)] + [
+    (np.float32, s) for s in (1e-30, 1e-8, 1e8, 1e20, 1e30, 1e37)]
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize(("dtype", "scale"), MAGNITUDES,
+                         ids=[f"{np.dtype(d).name}-{s:g}" for d, s in MAGNITUDES])
+def test_fit_at_extreme_magnitudes_is_finite_or_refused(small, solver, dtype, scale):
+    X, y = small
+    X = (X / np.abs(X).max() * scale).astype(dtype)  # the largest |x| is `scale`
+    clf = NNClassifier((8,), solver=solver, max_iter=5, random_state=0)
+    if not isinstance(outcome(clf.fit, X, y), Refused):
+        check_classifier_outputs(clf, X, must_work=True)
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+@pytest.mark.parametrize(("dtype", "value"), EXTREMES, ids=EXTREME_IDS)
+def test_predict_at_extreme_values_is_finite_or_refused(fitted64, fitted32, dtype, value,
+                                                        sign):
+    clf = fitted64 if dtype == np.float64 else fitted32
+    X = np.full((3, clf.n_features_in_), sign * extreme(dtype, value), dtype=dtype)
+    X[1] = 0.0
+    X[2, ::2] *= -1  # mixed signs: a sum that cancels or not
+    check_classifier_outputs(clf, X, must_work=False)
+
+
+@pytest.mark.parametrize("strict", [True, False], ids=["strict", "warnings_ignored"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_predict_with_one_huge_feature_is_finite_or_refused(fitted64, fitted32, dtype, strict):
+    """X sums to 0 (so scikit-learn's validation passes it), but ``x W[1]`` overflows.
+
+    ``strict=False`` is how most people run: warnings ignored, so a NaN would go unseen.
+    """
+    clf = fitted64 if dtype == np.float64 else fitted32
+    n = clf.n_features_in_
+    X = np.zeros((2 * n, n), dtype=dtype)
+    X[np.arange(n), np.arange(n)] = np.finfo(dtype).max  # one huge feature per row
+    X[n + np.arange(n), np.arange(n)] = -np.finfo(dtype).max
+    check_classifier_outputs(clf, X, must_work=False, strict=strict)
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-30, 1e30, 1e300, 1e308])
+def test_sample_weight_scale_is_finite_or_refused(small, scale):
+    X, y = small
+    clf = NNClassifier((8,), max_iter=5, random_state=0)
+    if not isinstance(outcome(clf.fit, X, y, sample_weight=np.full(len(y), scale)), Refused):
+        check_classifier_outputs(clf, X, must_work=True)
+
+
+def test_partial_fit_with_a_single_class_predicts_or_refuses(small):
+    X, _ = small
+    clf = NNClassifier((4,), random_state=0)
+    if isinstance(outcome(clf.partial_fit, X, np.zeros(len(X)), classes=[0]), Refused):
+        return
+    check_classifier_outputs(clf, X, must_work=True)
+    assert (clf.predict(X) == 0).all()
+
+
+@pytest.mark.parametrize("case", [
+    "empty", "no_features", "3d", "1d", "ragged", "strings",
+    "complex", "nan", "inf", "y_nan", "y_continuous", "y_wrong_length", "mixed_names",
+])
+def test_bad_input_is_refused_with_a_message(small, case):
+    X, y = small
+    args = {
+        "empty": (X[:0], y[:0]),
+        "no_features": (X[:, :0], y),
+        "3d": (X.reshape(30, 5, 1), y),
+        "1d": (X[:, 0], y),
+        "ragged": ([[1.0, 2.0], [3.0]], [0, 1]),
+        "strings": (np.full((4, 2), "a"), [0, 1, 0, 1]),
+        "complex": (X + 1j, y),
+        "nan": (np.where(X > 1, np.nan, X), y),
+        "inf": (np.where(X > 1, np.inf, X), y),
+        "y_nan": (X, np.where(y > 1, np.nan, y)),
+        "y_continuous": (X, np.linspace(0, 1, len(y))),
+        "y_wrong_length": (X, y[:-1]),
+        "mixed_names": (pd.DataFrame(X, columns=["a", 1, "b", 2, "c"]), y),
+    }[case]
+    result = outcome(NNClassifier((4,), max_iter=2).fit, *args)
+    assert isinstance(result, Refused), f"fit accepted {case!r}"
+
+
+@pytest.mark.parametrize("case", ["empty", "wrong_width", "nan", "inf", "1d", "3d"])
+def test_bad_input_to_predict_is_refused_with_a_message(fitted64, case):
+    X = np.zeros((2, fitted64.n_features_in_))
+    X = {
+        "empty": X[:0], "wrong_width": X[:, :-1], "nan": X + np.nan, "inf": X + np.inf,
+        "1d": X[0], "3d": X[:, :, None],
+    }[case]
+    for method in (fitted64.predict, fitted64.predict_proba, fitted64.predict_log_proba):
+        assert isinstance(outcome(method, X), Refused), f"{method.__name__} accepted {case!r}"
+
+
+# ------------------------------------------------ inputs are never modified in place (hardening)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_nnclassifier_never_modifies_its_inputs(workdir, layout, dtype, solver):
+    X = with_layout(make_values((40, 6), dtype, 1.0, None, 0), layout, workdir)
+    y = np.arange(40) % 3
+    sample_weight = np.linspace(0.5, 2, 40)
+    classes = [0, 1, 2]
+    inputs = dict(X=X, y=y, sample_weight=sample_weight, classes=classes)
+    before = {k: snapshot(v) for k, v in inputs.items()}
+    clf = NNClassifier((5,), solver=solver, max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y, sample_weight=sample_weight)
+        clf.predict(X), clf.predict_proba(X), clf.predict_log_proba(X), clf.score(X, y)
+        if solver != "lbfgs":
+            NNClassifier((5,), max_iter=3).partial_fit(X, y, classes=classes,
+                                                      sample_weight=sample_weight)
+    for name, value in inputs.items():
+        assert_unchanged(before[name], value, name)
+
+
+# ---------------------------------- the same random_state gives bit-identical models (hardening)
+
+
+@pytest.mark.parametrize("params", [
+    dict(solver="adam"),
+    dict(solver="sgd", learning_rate="adaptive"),
+    dict(solver="rmsprop", dropout=0.2),
+    dict(solver="lbfgs"),
+    dict(solver="adam", early_stopping=True, n_iter_no_change=2),
+    dict(solver="adam", hidden_layer_sizes=[(12, "leakyrelu"), (6, "tanh")], init="lecun"),
+], ids=lambda p: "-".join(f"{k}={v}" for k, v in p.items()))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_same_random_state_gives_bit_identical_models(small_digits, params, dtype):
+    X, y = small_digits
+    X = X.astype(dtype)
+    kwargs = dict(hidden_layer_sizes=(16,), max_iter=8, random_state=42) | params
+
+    def train(random_state):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return NNClassifier(**kwargs | {"random_state": random_state}).fit(X, y)
+
+    a, b = train(42), train(42)
+    c = train(np.random.RandomState(42))  # a fresh RandomState seeded alike: the same model
+    for other in (b, c):
+        for wa, wb in zip(a.coefs_ + a.intercepts_, other.coefs_ + other.intercepts_,
+                          strict=True):
+            assert wa.dtype == wb.dtype == dtype
+            np.testing.assert_array_equal(wa, wb)
+        assert a.loss_curve_ == other.loss_curve_
+        np.testing.assert_array_equal(a.predict_proba(X), other.predict_proba(X))
+
+
+def test_same_random_state_gives_bit_identical_partial_fit_streams(small_digits):
+    X, y = small_digits
+    models = [NNClassifier((16,), random_state=7) for _ in range(2)]
+    for clf in models:
+        for _ in range(3):
+            for start in range(0, len(X), 64):
+                clf.partial_fit(X[start:start + 64], y[start:start + 64], classes=range(10))
+    for wa, wb in zip(models[0].coefs_, models[1].coefs_, strict=True):
+        np.testing.assert_array_equal(wa, wb)
+
+
+# ----------------------------------------------------------- several threads at once (hardening)
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "transform"])
+def test_predict_from_eight_threads_matches_serial(small_digits, fitted_pipeline, method):
+    X, _ = small_digits
+    if method == "transform":
+        fn = fitted_pipeline[0].transform
+    else:
+        fn = getattr(fitted_pipeline, method)
+    chunks = [X[i % 7::7] for i in range(48)]  # 48 calls, overlapping inputs, varied sizes
+    serial = [fn(c) for c in chunks]
+    barrier = threading.Barrier(8)
+
+    def call(i):
+        if i < 8:
+            barrier.wait(timeout=30)  # the first eight calls start together
+        return fn(chunks[i])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        threaded = list(pool.map(call, range(len(chunks))))
+    for s, t in zip(serial, threaded, strict=True):
+        np.testing.assert_array_equal(s, t)
+
+
+def test_fitting_clones_in_eight_threads_matches_serial(small_digits):
+    """Threaded workers (joblib's threading backend, dask's processes=False) share globals."""
+    X, y = small_digits
+    base = make_pipeline(ConvFeatureTransformer("kmeans", n_filters=3, image_shape=(8, 8),
+                                                random_state=0),
+                         NNClassifier((16,), max_iter=5, random_state=0, dropout=0.1))
+
+    def fit():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return clone(base).fit(X, y)
+
+    serial = fit()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        threaded = list(pool.map(lambda _: fit(), range(8)))
+    for model in threaded:
+        np.testing.assert_array_equal(model[0].kernels_, serial[0].kernels_)
+        for wa, wb in zip(model[-1].coefs_, serial[-1].coefs_, strict=True):
+            np.testing.assert_array_equal(wa, wb)

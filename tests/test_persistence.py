@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import itertools
 import json
+import os
 import pickle
+import sys
 import warnings
 import zipfile
 from pathlib import Path
@@ -12,6 +16,8 @@ import joblib
 import numpy as np
 import pytest
 import skops.io as sio
+from hypothesis import Phase, event, given, settings
+from hypothesis import strategies as st
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -351,3 +357,187 @@ def test_file_holding_a_non_estimator_is_refused(tmp_path, model):
     with pytest.raises(ValueError, match=f"odd.skops.*model is a {type(model).__name__}, "
                                          "not an estimator"):
         load_model(path)
+
+
+# ---------------------- tampered or truncated files fail cleanly and execute nothing (hardening)
+
+
+#: a number for each damaged file's name
+_counter = itertools.count()
+
+
+# model files: tampered or truncated files fail cleanly and execute nothing
+SENTINEL_MODULE = "sknnedu_hardening_sentinel"
+
+
+def write_sentinel(folder) -> object:
+    """An importable module in ``folder`` that leaves a marker file when imported or used."""
+    marker = folder / "EXECUTED"
+    (folder / f"{SENTINEL_MODULE}.py").write_text(
+        "import pathlib\n"
+        f"pathlib.Path({str(marker)!r}).write_text('imported')\n"
+        "class Payload:\n"
+        "    def __init__(self, *args, **kwargs):\n"
+        f"        pathlib.Path({str(marker)!r}).write_text('built')\n"
+        "    def __setstate__(self, state):\n"
+        f"        pathlib.Path({str(marker)!r}).write_text('unpickled')\n"
+    )
+    return marker
+
+
+@pytest.fixture
+def sentinel(tmp_path, monkeypatch):
+    """The marker of the sentinel module, which the test must never import."""
+    marker = write_sentinel(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, SENTINEL_MODULE, raising=False)
+    yield marker
+    assert not marker.exists(), f"loading a model file ran code: {marker.read_text()}"
+    assert SENTINEL_MODULE not in sys.modules, "loading a model file imported a module"
+
+
+def test_the_sentinel_would_catch_an_import(tmp_path, monkeypatch):
+    """The trap works: unpickling what the tests below smuggle in does import the module."""
+    marker = write_sentinel(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, SENTINEL_MODULE, raising=False)
+    try:
+        loaded = np.load(io.BytesIO(smuggled_npy()), allow_pickle=True)
+        assert type(loaded).__module__ == SENTINEL_MODULE
+        assert marker.read_text() == "imported"
+    finally:
+        sys.modules.pop(SENTINEL_MODULE, None)
+
+
+def smuggled_npy() -> bytes:
+    """A .npy of one object whose pickle imports the sentinel module when loaded."""
+    npy = io.BytesIO()
+    np.lib.format.write_array_header_1_0(npy, {"descr": "|O", "fortran_order": False,
+                                               "shape": (1,)})
+    # pickle protocol 2: GLOBAL sentinel.Payload, EMPTY_TUPLE, NEWOBJ, STOP
+    npy.write(b"\x80\x02c" + SENTINEL_MODULE.encode() + b"\nPayload\n)\x81.")
+    return npy.getvalue()
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory, fitted_pipeline):
+    path = tmp_path_factory.mktemp("model") / "good.skops"
+    save_model(fitted_pipeline, path, metadata={"image_size": [8, 8]})
+    return path
+
+
+def open_fds() -> set[str]:
+    fd_dir = "/proc/self/fd"
+    return set(os.listdir(fd_dir)) if os.path.isdir(fd_dir) else set()
+
+
+def zip_members(path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as z:
+        return {name: z.read(name) for name in z.namelist()}
+
+
+def write_zip(path, members: dict[str, bytes]) -> None:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+
+
+def assert_load_fails_cleanly(path):
+    fds = open_fds()
+    with pytest.raises(ValueError) as info:
+        load_model(path)
+    assert str(path) in str(info.value)
+    assert open_fds() <= fds, "load_model left a file open"
+
+
+def _point_model_at(schema: dict, module: str, cls: str) -> None:
+    """Make the schema's NNClassifier node name another class."""
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("__class__") == "NNClassifier":
+                node["__class__"], node["__module__"] = cls, module
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+    walk(schema)
+
+
+@pytest.mark.parametrize("loader", ["ObjectNode", "TypeNode", "FunctionNode", "MethodNode",
+                                    "ReduceNode"])
+def test_file_naming_an_unknown_class_imports_nothing(model_file, tmp_path, sentinel, loader):
+    members = zip_members(model_file)
+    schema = json.loads(members["schema.json"])
+    _point_model_at(schema, SENTINEL_MODULE, "Payload")
+
+    def set_loader(node):
+        if isinstance(node, dict):
+            if node.get("__class__") == "Payload":
+                node["__loader__"] = loader
+            for v in node.values():
+                set_loader(v)
+        elif isinstance(node, list):
+            for v in node:
+                set_loader(v)
+
+    set_loader(schema)
+    members["schema.json"] = json.dumps(schema).encode()
+    bad = tmp_path / "evil.skops"
+    write_zip(bad, members)
+    assert_load_fails_cleanly(bad)
+
+
+def test_pickled_object_smuggled_into_an_array_is_not_unpickled(model_file, tmp_path,
+                                                                 sentinel):
+    """Every .npy member replaced by an object array whose pickle imports the sentinel."""
+    members = zip_members(model_file)
+    for name in members:
+        if name.endswith(".npy"):
+            members[name] = smuggled_npy()
+    bad = tmp_path / "pickled.skops"
+    write_zip(bad, members)
+    assert_load_fails_cleanly(bad)
+
+
+def test_non_zip_files_fail_cleanly(tmp_path, fitted_pipeline):
+    import pickle
+
+    cases = {
+        "pickle.skops": pickle.dumps(fitted_pipeline),
+        "empty.skops": b"",
+        "text.skops": b"not a model\n",
+        "json_only.skops": b'{"__class__": "dict"}',
+    }
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+        assert_load_fails_cleanly(tmp_path / name)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True,
+          phases=[Phase.explicit, Phase.generate])
+@given(cut=st.floats(0, 1, exclude_max=True), flips=st.lists(
+    st.tuples(st.floats(0, 1, exclude_max=True), st.integers(1, 255)), max_size=3))
+def test_truncated_or_corrupted_file_fails_cleanly_or_loads_intact(model_file, small_digits, cut,
+                                                                   flips):
+    """Any damage: load_model raises ValueError, or (damage in bytes the zip does not check,
+    such as timestamps) returns a model that predicts exactly as the saved one."""
+    X, _ = small_digits
+    data = bytearray(model_file.read_bytes())
+    for where, xor in flips:
+        data[int(where * len(data))] ^= xor
+    if not flips:
+        data = data[:int(cut * len(data))]
+    bad = model_file.parent / f"damaged{next(_counter)}.skops"
+    bad.write_bytes(bytes(data))
+    fds = open_fds()
+    try:
+        model = load_model(bad)
+    except ValueError as exc:
+        event(f"refused: {str(exc)[len(str(bad)):][:60]}")
+        assert str(bad) in str(exc)
+    else:
+        event("loaded intact")
+        original = load_model(model_file)
+        np.testing.assert_array_equal(model.predict_proba(X), original.predict_proba(X))
+    assert open_fds() <= fds, "load_model left a file open"

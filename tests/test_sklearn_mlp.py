@@ -35,7 +35,7 @@ PRIVATE = {
 DIFFERENT = {
     "test_early_stopping_stratified": (
         "matches the class 'True' of scikit-learn's 0/1 encoding in its error; sknnedu "
-        "names the user's labels (tests/test_hardening3.py::"
+        "names the user's labels (tests/test_split.py::"
         "test_a_stratified_split_error_names_the_labels_of_y)"),
 }
 

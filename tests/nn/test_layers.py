@@ -9,9 +9,10 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
-from sknnedu import NNClassifier, gradient_check
+from sknnedu import CNNClassifier, NNClassifier, gradient_check
 from sknnedu.nn.activations import ACTIVATIONS, DERIVATIVES, activation
 from sknnedu.nn.layers import Activation, Dropout, Layer
 from sknnedu.nn.network import Network, check_layer
@@ -256,3 +257,43 @@ def test_dropout_on_arrays_draws_as_before():
     keep = np.random.default_rng(3).random(x.shape) >= 0.25
     assert isinstance(a, np.ndarray) and a.dtype == np.float32
     np.testing.assert_array_equal(a, x * (keep * np.float32(1 / 0.75)))
+
+
+# ------------------------------------ hardening item 8: dropout masks do not depend on the dtype
+
+
+DIGITS_X, DIGITS_Y = load_digits(return_X_y=True)
+X, Y = DIGITS_X[:400] / 16, DIGITS_Y[:400]
+
+
+def quiet(est, method, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return getattr(est, method)(*args, **kwargs)
+
+
+def tiny_cnn(**kw):
+    return CNNClassifier(**{"conv_layers": ((4, 3),), "hidden_layer_sizes": (16,),
+                            "random_state": 0, **kw})
+
+
+def test_dropout_draws_the_same_masks_for_float32_and_float64():
+    a = np.random.RandomState(0).rand(50, 20)
+    masks = []
+    for dtype in (np.float64, np.float32):
+        layer = Dropout(0.3, np.random.default_rng(0))
+        layer.forward(a.astype(dtype), training=True)
+        masks.append(layer.mask)
+    assert masks[1].dtype == np.float32
+    np.testing.assert_array_equal(masks[0] != 0, masks[1] != 0)
+
+
+@pytest.mark.parametrize("make", [lambda: tiny_cnn(max_iter=10),
+                                  lambda: NNClassifier((32,), max_iter=30, random_state=0)],
+                         ids=["CNNClassifier", "NNClassifier"])
+def test_dropout_models_agree_for_float32_and_float64(make):
+    models = [quiet(make().set_params(dropout=0.2), "fit", X.astype(dtype), Y)
+              for dtype in (np.float64, np.float32)]
+    P64, P32 = (m.predict_proba(X) for m in models)
+    assert np.abs(P64 - P32).max() < 1e-4  # (0.16 for the CNN when masks were drawn in dtype)
+    assert (P64.argmax(axis=1) == P32.argmax(axis=1)).all()
