@@ -1,7 +1,9 @@
-"""sknnedu.nn.geometry: pad2d against np.pad, and the one check of ints, pairs and image
-shapes that every function, layer and estimator shares (the same mistake gets the same
-message everywhere)."""
+"""sknnedu.nn.geometry: output sizes and 'same' padding against a brute-force count of the
+kernel's positions, pad2d against np.pad, window against indexing, and the one check of
+ints, pairs and image shapes that every function, layer and estimator shares (the same
+mistake gets the same message everywhere)."""
 
+import itertools
 import warnings
 
 import numpy as np
@@ -9,7 +11,15 @@ import pytest
 
 from sknnedu import CNNClassifier, ConvFeatureTransformer
 from sknnedu.nn.conv import pad2d
-from sknnedu.nn.geometry import check_int, pair, resolve_image_shape
+from sknnedu.nn.geometry import (
+    check_int,
+    conv_geometry,
+    pad_widths,
+    pair,
+    pool_geometry,
+    resolve_image_shape,
+    window,
+)
 
 # ----------------------------------------------------------------------------------------- pad2d
 
@@ -103,3 +113,74 @@ def test_both_estimators_read_images_with_the_one_resolver(make):
             make(None).fit(X, y)
         except ValueError:  # a 1 x 48 strip may be too small for the layers: the warning counts
             pass
+
+
+# ------------------------------------------------ output sizes against a brute-force count
+def _count_positions(size, kernel, stride):
+    """How many windows of ``kernel`` fit in ``size`` at steps of ``stride``: one by one."""
+    n, start = 0, 0
+    while start + kernel <= size:
+        n, start = n + 1, start + stride
+    return n
+
+
+AXES = list(itertools.product(range(1, 8), range(1, 5), range(1, 4)))  # (h, fh, sh)
+
+
+@pytest.mark.parametrize("padding, pads", [
+    (0, ((0, 0), (0, 0))), ("valid", ((0, 0), (0, 0))), (2, ((2, 2), (2, 2))),
+    (((1, 0), (0, 2)), ((1, 0), (0, 2))), ([[0, 3], [1, 1]], ((0, 3), (1, 1)))],
+    ids=["0", "valid", "2", "pairs", "lists"])
+def test_conv_output_sizes_are_the_count_of_kernel_positions(padding, pads):
+    for (h, fh, sh), (w, fw, sw) in zip(AXES, AXES[::-1]):
+        hp, wp = h + sum(pads[0]), w + sum(pads[1])
+        if hp < fh or wp < fw:
+            with pytest.raises(ValueError, match=f"image {h}x{w} is smaller than kernel "
+                                                 f"{fh}x{fw}"):
+                conv_geometry((h, w), (fh, fw), (sh, sw), padding)
+            continue
+        got_pads, out = conv_geometry((h, w), (fh, fw), (sh, sw), padding)
+        assert got_pads == pads
+        assert out == (_count_positions(hp, fh, sh), _count_positions(wp, fw, sw))
+
+
+def test_same_padding_is_the_least_that_gives_ceil_size_over_stride():
+    for h, fh, sh in AXES:
+        pads, out = conv_geometry((h, 5), (fh, 1), (sh, 1), "same")
+        wanted = -(-h // sh)
+        total = next(p for p in range(fh + sh) if _count_positions(h + p, fh, sh) == wanted)
+        assert out[0] == wanted and sum(pads[0]) == total
+        assert pads[0] == (total // 2, total - total // 2)  # the odd row at the bottom
+        assert pads[1] == (0, 0) and out[1] == 5  # a 1-wide kernel at stride 1 needs none
+
+
+def test_pool_output_sizes_are_the_count_of_window_positions():
+    for (h, ph, sh), (w, pw, sw) in zip(AXES, AXES[::-1]):
+        if ph > h or pw > w:
+            with pytest.raises(ValueError, match="smaller than the pooling window"):
+                pool_geometry((h, w), (ph, pw), (sh, sw))
+            continue
+        expected = (_count_positions(h, ph, sh), _count_positions(w, pw, sw))
+        assert pool_geometry((h, w), (ph, pw), (sh, sw)) == expected
+        assert pool_geometry((h, w), (ph, pw)) == (  # the stride defaults to the window
+            _count_positions(h, ph, ph), _count_positions(w, pw, pw))
+
+
+@pytest.mark.parametrize("stride", [(1, 1), (2, 1), (3, 2)])
+def test_window_is_the_kernel_offset_of_every_output_pixel(stride):
+    x = np.random.default_rng(0).standard_normal((2, 9, 8, 3))
+    (fh, fw), (sh, sw) = (3, 2), stride
+    _, out_hw = conv_geometry((9, 8), (fh, fw), stride)
+    for u in range(fh):
+        for v in range(fw):
+            view = window(x, u, v, stride, out_hw)
+            assert view.shape == (2, *out_hw, 3)
+            for i in range(out_hw[0]):
+                for j in range(out_hw[1]):
+                    np.testing.assert_array_equal(view[:, i, j], x[:, i * sh + u, j * sw + v])
+
+
+def test_pad_widths_of_an_int_and_of_pairs():
+    assert pad_widths(3) == ((3, 3), (3, 3))
+    assert pad_widths(np.int64(0)) == ((0, 0), (0, 0))
+    assert pad_widths([[1, 2], (0, 4)]) == ((1, 2), (0, 4))

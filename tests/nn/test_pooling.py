@@ -1,5 +1,7 @@
 """sknnedu.nn.pooling: max and average pooling and their backward passes against plain
-loops and centred finite differences; check_pooling, which every caller shares."""
+loops and centred finite differences, square and rectangular windows and strides, through
+the public functions and through the building blocks the layers use; check_pooling, which
+every caller shares."""
 
 import numpy as np
 import pytest
@@ -14,7 +16,15 @@ from sknnedu.nn.conv import (
     max_pool2d_backward,
 )
 from sknnedu.nn.conv_layers import Pool2D
-from sknnedu.nn.pooling import POOLINGS, check_pooling
+from sknnedu.nn.pooling import (
+    POOLINGS,
+    avg_pool_backward_into,
+    check_pooling,
+    max_pool_backward_into,
+    max_pool_buffers,
+    max_pool_forward_into,
+    pool_into,
+)
 
 # --------------------------------------------------------------------------------------- forward
 
@@ -164,3 +174,81 @@ def test_check_pooling():
 def test_every_caller_checks_poolings_the_same_way(call):
     with pytest.raises(ValueError, match=r"^Unknown pooling 'min'; expected 'max'"):
         call()
+
+
+# ------------------------------------------- rectangular windows and strides, and the blocks
+def _loop_pool_rect(x, size, stride, reduce):
+    """Pooling of ``ph x pw`` windows at strides ``(sh, sw)``, one output pixel at a time."""
+    (ph, pw), (sh, sw) = size, stride
+    n, h, w, c = x.shape
+    out = np.empty((n, (h - ph) // sh + 1, (w - pw) // sw + 1, c))
+    for a, i, j, ch in np.ndindex(out.shape):
+        out[a, i, j, ch] = reduce(x[a, i * sh:i * sh + ph, j * sw:j * sw + pw, ch])
+    return out
+
+
+def _loop_pool_rect_backward(dout, x, size, stride, kind):
+    """Each window's gradient to its first maximum (row-major), or spread evenly."""
+    (ph, pw), (sh, sw) = size, stride
+    dx = np.zeros(x.shape)
+    for a, i, j, ch in np.ndindex(dout.shape):
+        g = dout[a, i, j, ch]
+        if kind == "avg":
+            dx[a, i * sh:i * sh + ph, j * sw:j * sw + pw, ch] += g / (ph * pw)
+        else:
+            u, v = divmod(int(np.argmax(x[a, i * sh:i * sh + ph, j * sw:j * sw + pw, ch])), pw)
+            dx[a, i * sh + u, j * sw + v, ch] += g
+    return dx
+
+
+RECTANGLES = [((2, 3), (1, 2)), ((3, 1), (2, 1)), ((1, 2), (3, 3)), ((3, 2), (2, 2)),
+              ((2, 2), (3, 1)), ((1, 1), (2, 3))]  # (size, stride): overlapping and gapped
+
+
+def _images(ties, seed=9):
+    rng = np.random.default_rng(seed)
+    if ties:  # few distinct values: many windows with a tied maximum
+        return rng.integers(0, 3, (2, 8, 7, 2)).astype(float)
+    return rng.permutation(2 * 8 * 7 * 2).reshape(2, 8, 7, 2) / 10.0
+
+
+@pytest.mark.parametrize("ties", [False, True], ids=["distinct", "ties"])
+@pytest.mark.parametrize("size, stride", RECTANGLES, ids=str)
+def test_rectangular_windows_and_strides_match_loops(size, stride, ties):
+    x = _images(ties)
+    dout = np.random.default_rng(1).standard_normal(_loop_pool_rect(x, size, stride,
+                                                                     np.max).shape)
+    np.testing.assert_array_equal(max_pool2d(x, size, stride=stride),
+                                  _loop_pool_rect(x, size, stride, np.max))
+    np.testing.assert_allclose(avg_pool2d(x, size, stride=stride),
+                               _loop_pool_rect(x, size, stride, np.mean), rtol=1e-13)
+    np.testing.assert_allclose(max_pool2d_backward(dout, x, size, stride=stride),
+                               _loop_pool_rect_backward(dout, x, size, stride, "max"),
+                               rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(avg_pool2d_backward(dout, x, size, stride=stride),
+                               _loop_pool_rect_backward(dout, x, size, stride, "avg"),
+                               rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("size, stride", RECTANGLES, ids=str)
+def test_the_building_blocks_match_loops(size, stride):
+    """What Pool2D and conv_pool2d run: no checks, written into the buffers they are given."""
+    x = _images(ties=True, seed=10)
+    expected_max = _loop_pool_rect(x, size, stride, np.max)
+    dout = np.random.default_rng(2).standard_normal(expected_max.shape)
+    bufs = {name: np.empty(shape, dtype)
+            for name, (shape, dtype) in max_pool_buffers(x.shape, size, stride, x.dtype,
+                                                         x.dtype).items()}
+    np.testing.assert_array_equal(max_pool_forward_into(x, size, stride, bufs), expected_max)
+    dx = np.full(x.shape, np.nan)
+    max_pool_backward_into(dout, size, stride, bufs, dx)
+    np.testing.assert_allclose(dx, _loop_pool_rect_backward(dout, x, size, stride, "max"),
+                               rtol=1e-13, atol=1e-15)
+    for kind, reduce in (("max", np.max), ("avg", np.mean)):
+        out = np.empty_like(expected_max)
+        pool_into(x.copy(), size, stride, kind, out)  # 'avg' scales its input in place
+        np.testing.assert_allclose(out, _loop_pool_rect(x, size, stride, reduce), rtol=1e-13)
+    dx = np.full(x.shape, np.nan)
+    avg_pool_backward_into(dout, size, stride, dx, np.empty_like(dout))
+    np.testing.assert_allclose(dx, _loop_pool_rect_backward(dout, x, size, stride, "avg"),
+                               rtol=1e-13, atol=1e-15)

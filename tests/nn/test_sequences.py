@@ -1,9 +1,11 @@
-"""sknnedu.nn.sequences: ragged sequences as one padded, masked, time-major batch."""
+"""sknnedu.nn.sequences: ragged sequences as one padded, masked, time-major batch, against
+plain loops over the steps; step_moments against np.mean, np.std and np.average with
+weights; Standardize against its formula."""
 
 import numpy as np
 import pytest
 
-from sknnedu.nn.sequences import Sequences
+from sknnedu.nn.sequences import SequenceBatch, Sequences, Standardize, step_moments
 
 
 def test_sequences_index_pad_and_refuse_other_keys():
@@ -23,3 +25,163 @@ def test_sequences_index_pad_and_refuse_other_keys():
     # an equal-length 3-D array is kept as it is and padded by one copy
     A = rng.randn(3, 4, 2)
     np.testing.assert_array_equal(Sequences(A)[[2, 0]].pad().data, A[[2, 0]].transpose(1, 0, 2))
+
+
+# ----------------------------------------------------------------------------- references
+
+
+def _loop_pad(seqs, dtype=None):
+    """The padded time-major batch, its mask and its full steps, one step at a time."""
+    m, T, f = len(seqs), max(len(s) for s in seqs), seqs[0].shape[1]
+    data = np.zeros((T, m, f), dtype=dtype or seqs[0].dtype)
+    mask = np.zeros((T, m), dtype=bool)
+    for i, s in enumerate(seqs):
+        for t in range(len(s)):
+            data[t, i] = s[t]
+            mask[t, i] = True
+    full = np.array([all(mask[t]) for t in range(T)])
+    return data, mask, full
+
+
+def _ragged(rng, lengths, f=3, dtype=np.float64):
+    return [rng.randn(T, f).astype(dtype) for T in lengths]
+
+
+def _assert_batch(batch, seqs, dtype=None):
+    data, mask, full = _loop_pad(seqs, dtype)
+    assert batch.data.dtype == data.dtype
+    np.testing.assert_array_equal(batch.data, data)
+    np.testing.assert_array_equal(batch.mask, mask)
+    np.testing.assert_array_equal(batch.full, full)
+    np.testing.assert_array_equal(batch.lengths, [len(s) for s in seqs])
+    assert batch.shape == (len(seqs), data.shape[0], data.shape[2])
+
+
+# --------------------------------------------------------------------- Sequences and pad
+
+
+LENGTHS = [5, 3, 1, 4, 5, 2]
+
+
+def test_pad_is_the_loop_over_steps():
+    seqs = _ragged(np.random.RandomState(0), LENGTHS)
+    X = Sequences(seqs)
+    assert X.shape == (6, 5, 3) and len(X) == 6
+    np.testing.assert_array_equal(X.lengths, LENGTHS)
+    _assert_batch(X.pad(), seqs)
+    for i, s in enumerate(seqs):
+        np.testing.assert_array_equal(X.sequence(i), s)
+
+
+@pytest.mark.parametrize("key", [slice(1, 5), slice(None, None, -2), [4, 0, 2],
+                                 np.array([5, 5, 1]),
+                                 np.array([True, False, False, True, True, False])],
+                         ids=["slice", "reversed", "list", "repeated", "mask"])
+def test_rows_of_any_key_pad_as_the_loop_over_those_sequences(key):
+    seqs = _ragged(np.random.RandomState(1), LENGTHS)
+    X = Sequences(seqs)
+    picked = [seqs[i] for i in np.arange(6)[key]]
+    _assert_batch(X[key].pad(), picked)
+    _assert_batch(X[key, ...].pad(), picked)  # as scikit-learn's splitters index
+    _assert_batch(X[key][::-1].pad(), picked[::-1])  # rows of rows
+    _assert_batch(X.take(np.arange(6)[key]).pad(), picked)
+
+
+@pytest.mark.parametrize("rows", [None, [2, 0]])
+def test_equal_lengths_as_one_array_pad_as_the_list_does(rows):
+    A = np.random.RandomState(2).randn(3, 4, 2)
+    X, L = Sequences(A), Sequences(list(A))
+    if rows is not None:
+        X, L = X[rows], L[rows]
+    np.testing.assert_array_equal(X.pad().data, L.pad().data)
+    _assert_batch(X.pad(), [A[i] for i in (range(3) if rows is None else rows)])
+
+
+def test_pad_converts_the_dtype_and_pads_with_exact_zeros_after_any_earlier_batch():
+    seqs = _ragged(np.random.RandomState(3), [2, 6, 4])
+    X = Sequences(seqs)
+    first = X.pad()
+    first.data[...] = np.nan  # whatever the caller does to a batch it was given
+    _assert_batch(X.pad(), seqs)
+    _assert_batch(X.pad(np.float32), seqs, np.float32)
+    _assert_batch(X[[1]].pad(), [seqs[1]])
+
+
+def test_a_sequence_batch_says_its_mask_full_steps_and_shape():
+    data = np.zeros((4, 3, 2))
+    batch = SequenceBatch(data, np.array([4, 2, 4]))
+    assert batch.data is data and batch.shape == (3, 4, 2)
+    np.testing.assert_array_equal(batch.mask, [[t < L for L in (4, 2, 4)] for t in range(4)])
+    np.testing.assert_array_equal(batch.full, [True, True, False, False])
+
+
+# ------------------------------------------------------------------------ step_moments
+
+
+def _steps(seqs, weights):
+    """Every valid step, each with its sequence's weight (a plain loop)."""
+    rows, w = [], []
+    for s, wi in zip(seqs, weights):
+        for step in s:
+            rows.append(step)
+            w.append(wi)
+    return np.array(rows), np.array(w)
+
+
+def test_step_moments_are_numpys_mean_and_std_of_the_valid_steps():
+    seqs = _ragged(np.random.RandomState(4), LENGTHS)
+    mean, std = step_moments(Sequences(seqs))
+    steps = np.concatenate(seqs)
+    np.testing.assert_allclose(mean, np.mean(steps, axis=0), rtol=1e-12)
+    np.testing.assert_allclose(std, np.std(steps, axis=0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("block", [65536, 4, 1])
+@pytest.mark.parametrize("rows", [None, [5, 1, 3, 1]])
+def test_weighted_step_moments_against_np_average(block, rows):
+    rng = np.random.RandomState(5)
+    seqs = _ragged(rng, LENGTHS)
+    weights = rng.uniform(0.0, 3.0, 6)
+    X = Sequences(seqs)
+    if rows is not None:
+        X, seqs, weights = X[rows], [seqs[i] for i in rows], weights[rows]
+    mean, std = step_moments(X, weights, block=block)
+    steps, w = _steps(seqs, weights)
+    expected_mean = np.average(steps, axis=0, weights=w)
+    np.testing.assert_allclose(mean, expected_mean, rtol=1e-12)
+    np.testing.assert_allclose(
+        std, np.sqrt(np.average((steps - expected_mean) ** 2, axis=0, weights=w)), rtol=1e-12)
+
+
+def test_a_weight_of_two_is_the_sequence_twice():
+    seqs = _ragged(np.random.RandomState(6), [3, 5, 2])
+    weighted = step_moments(Sequences(seqs), np.array([1.0, 2.0, 1.0]))
+    repeated = step_moments(Sequences(seqs + [seqs[1]]))
+    np.testing.assert_allclose(weighted, repeated, rtol=1e-12)
+
+
+def test_step_moments_of_equal_lengths_and_of_huge_values():
+    A = np.random.RandomState(7).randn(4, 3, 2)
+    for scale in (1.0, 1e300, 1e-300):
+        mean, std = step_moments(Sequences(A * scale))
+        steps = A.reshape(-1, 2)
+        assert np.all(np.isfinite(mean)) and np.all(np.isfinite(std))
+        np.testing.assert_allclose(mean / scale, steps.mean(axis=0), rtol=1e-12)
+        np.testing.assert_allclose(std / scale, steps.std(axis=0), rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------- Standardize
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_standardize_is_x_minus_mean_over_scale_at_every_valid_step(dtype):
+    rng = np.random.RandomState(8)
+    seqs = _ragged(rng, [4, 1, 3])
+    mean, scale = rng.randn(3).astype(dtype), rng.uniform(0.5, 2.0, 3).astype(dtype)
+    out = Standardize(mean, scale).forward(Sequences(seqs))
+    assert isinstance(out, SequenceBatch) and out.data.dtype == dtype
+    np.testing.assert_array_equal(out.lengths, [4, 1, 3])
+    for i, s in enumerate(seqs):
+        for t in range(len(s)):
+            np.testing.assert_allclose(out.data[t, i], (s[t] - mean) / scale,
+                                       rtol=1e-6 if dtype == np.float32 else 1e-14)
