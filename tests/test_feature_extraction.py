@@ -1,4 +1,6 @@
-"""ConvFeatureTransformer: scikit-learn's checks, agreement with the functional core, errors."""
+"""ConvFeatureTransformer: scikit-learn's checks, agreement with the functional core, errors;
+odd inputs (finite output or a clean refusal, tests/odd_inputs.py), inputs never modified,
+identical kernels from one random_state."""
 
 import tracemalloc
 import warnings

@@ -1,4 +1,6 @@
-"""NNClassifier: behaviour, agreement with MLPClassifier, and errors on bad input."""
+"""NNClassifier: behaviour, agreement with MLPClassifier, and errors on bad input; odd inputs
+(finite output or a clean refusal, tests/odd_inputs.py), inputs never modified,
+bit-identical models from one random_state, and fitted models used from several threads."""
 
 import pickle
 import threading

@@ -1,4 +1,5 @@
-"""Tests of sknnedu.persistence, and of pickle/joblib on the fitted estimators."""
+"""Tests of sknnedu.persistence, and of pickle/joblib on the fitted estimators; a tampered or
+truncated model file fails cleanly without importing or running anything."""
 
 from __future__ import annotations
 
