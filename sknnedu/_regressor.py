@@ -265,6 +265,3 @@ default='relu'
 
     def _val_score(self, P, y_val, sw_val) -> float:
         return r2_score(y_val, P.ravel() if y_val.ndim == 1 else P, sample_weight=sw_val)
-
-
-NNRegressor.__module__ = "sknnedu.neural_network"  # where users, pickles and skops find it

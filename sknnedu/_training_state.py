@@ -62,7 +62,6 @@ class TrainingDivergedError(ValueError):
     """
 
 
-TrainingDivergedError.__module__ = "sknnedu"  # where users import it from
 
 
 @dataclass

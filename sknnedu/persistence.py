@@ -55,6 +55,8 @@ FORMAT_VERSION = 1
 #: the project's own estimators. Anything else a file names is refused.
 TRUSTED_TYPES: tuple[str, ...] = (
     "sknnedu.neural_network.NNClassifier",
+    "sknnedu._regressor.NNRegressor",
+    # files of 0.1 name NNRegressor where it was rewritten to live (it is importable there)
     "sknnedu.neural_network.NNRegressor",
     "sknnedu.cnn.CNNClassifier",
     "sknnedu.cnn.CNNRegressor",
@@ -189,7 +191,9 @@ def _read(path: str | os.PathLike[str]) -> LoadedModel:
         raise IsADirectoryError(f"'{path}' is a folder, not a model file")
     try:
         untrusted = sio.get_untrusted_types(file=path)
-    except _CORRUPT as exc:
+    except (PermissionError, FileNotFoundError):
+        raise
+    except (*_CORRUPT, OSError) as exc:  # a damaged zip can also seek before its start
         raise _bad_file(path, f"{type(exc).__name__}: {exc}") from exc
     refused = sorted(set(untrusted) - set(TRUSTED_TYPES))
     if refused:
@@ -202,7 +206,9 @@ def _read(path: str | os.PathLike[str]) -> LoadedModel:
         envelope = sio.load(path, trusted=list(untrusted))
     except UntrustedTypesFoundException as exc:  # a type the audit above did not see
         raise ValueError(f"{path} was not loaded: {exc}") from exc
-    except _CORRUPT as exc:
+    except (PermissionError, FileNotFoundError):
+        raise
+    except (*_CORRUPT, OSError) as exc:
         raise _bad_file(path, f"{type(exc).__name__}: {exc}") from exc
 
     if not (isinstance(envelope, dict) and envelope.get("format") == FORMAT):

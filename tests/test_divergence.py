@@ -16,6 +16,7 @@ import pytest
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
+import sknnedu
 from sknnedu import NNClassifier, NNRegressor, TrainingDivergedError
 from sknnedu._training_state import TrainState, reference_loss
 
@@ -172,7 +173,8 @@ def test_the_error_is_a_public_value_error():
                                                     "Lower learning_rate_init") as info:
         clf.fit(DIGITS_X[:300], DIGITS_Y[:300])
     assert isinstance(info.value, ValueError)
-    assert type(info.value).__module__ == "sknnedu"
+    assert type(info.value) is sknnedu.TrainingDivergedError   # public there
+    assert type(info.value).__module__ == "sknnedu._training_state"   # getsource finds it
     assert "_Diverged" not in repr(info.value)
     assert isinstance(pickle.loads(pickle.dumps(info.value)), TrainingDivergedError)
 

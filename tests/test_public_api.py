@@ -66,15 +66,9 @@ def _public_objects() -> dict[str, object]:
 PUBLIC = _public_objects()
 CLASSES = {where: obj for where, obj in PUBLIC.items() if inspect.isclass(obj)}
 
-#: Classes whose ``__module__`` is rewritten to the path users import them from, so that
-#: inspect looks for their source in a file that does not define them. Reported in
-#: issue 20; when the rewrite goes, these marks fail (strict) and go too.
-REWRITTEN = {
-    "sknnedu.NNRegressor": "NNRegressor.__module__ = 'sknnedu.neural_network' "
-                           "(sknnedu/_regressor.py defines it)",
-    "sknnedu.TrainingDivergedError": "TrainingDivergedError.__module__ = 'sknnedu' "
-                                     "(sknnedu/_training_state.py defines it)",
-}
+#: Classes whose ``__module__`` was rewritten (none since issue 20: NNRegressor and
+#: TrainingDivergedError name the modules that define them, so inspect finds their source).
+REWRITTEN: dict[str, str] = {}
 
 
 def _params(objects: dict[str, object]) -> list:
