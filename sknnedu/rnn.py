@@ -140,9 +140,12 @@ beta_1, beta_2, epsilon, max_fun, init, rho, negative_slope
         a list of 1-D int arrays (as :class:`TextSequencer` writes) or a 2-D int array
         padded at the end with 0, and the first layer is an
         :class:`~sknnedu.nn.embedding.Embedding` of ``vocabulary_size_`` rows of ``d``
-        (``a_t = E[x_t]``). Ids: 0 padding, 1 unseen, known tokens from 2; fit learns
-        ``vocabulary_size_`` as the largest id plus one, and an id beyond it at predict
-        counts as unseen (1). A sequence with no tokens reads as one padding step.
+        (``a_t = E[x_t]``). Ids: 0 padding, 1 unseen, known tokens from 2; id 0 is padding
+        wherever it stands (trailing zeros are dropped, in a list as in a 2-D array). Fit
+        learns ``vocabulary_size_`` as the largest id plus one (ids far beyond the number
+        of distinct ids, or at or above 2**63, are refused); an id beyond it at predict
+        counts as unseen (1), and under ``warm_start`` or ``partial_fit`` with a warning.
+        A sequence with no tokens reads as one padding step.
 """
 
 _ATTRS_DOC = """
