@@ -151,6 +151,11 @@ _PARAMS_DOC = """
     dropout : float, default={dropout}
         Inverted dropout on the attention weights, the residual branches, inside the
         feed-forward networks, on the readout and the dense hidden layers (training only).
+        Off by default: with dropout, fitting is no longer deterministic given the data,
+        so weights of 2 no longer equal samples seen twice (scikit-learn's sample-weight
+        check); torch's default, 0.1, scored 0.962 on balanced brackets against 0.976
+        without, and helped on the language of a line of code at 8 epochs (0.796 against
+        0.760).
     clip_norm : float or None, default={clip_norm}
         Clip the gradient to this global L2 norm before every step (None: never).
     solver, alpha, learning_rate, power_t, shuffle, random_state, tol, verbose, \
@@ -206,7 +211,7 @@ t_, loss_, best_loss_, best_validation_score_, n_layers_, n_outputs_, out_activa
 
 #: chosen by measurement (benchmarks/bench_sequences.py --transformer, bench_text.py)
 _DEFAULTS = dict(model_dim=64, n_heads=4, n_layers=2, feedforward_dim=128,
-                 positional="sinusoidal", readout="mean", norm_first=True, dropout=0.1,
+                 positional="sinusoidal", readout="mean", norm_first=True, dropout=0.0,
                  clip_norm=1.0, learning_rate_init=0.001, max_iter=200, n_iter_no_change=20)
 
 
@@ -235,7 +240,7 @@ class TransformerClassifier(_AttentionBody, NNClassifier):
 
     def __init__(self, model_dim=64, n_heads=4, n_layers=2, feedforward_dim=128, *,
                  positional="sinusoidal", readout="mean", norm_first=True,
-                 hidden_layer_sizes=(), activation="relu", dropout=0.1, clip_norm=1.0,
+                 hidden_layer_sizes=(), activation="relu", dropout=0.0, clip_norm=1.0,
                  solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
                  learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
@@ -271,7 +276,7 @@ class TransformerRegressor(_AttentionBody, NNRegressor):
 
     def __init__(self, model_dim=64, n_heads=4, n_layers=2, feedforward_dim=128, *,
                  loss="squared_error", positional="sinusoidal", readout="mean",
-                 norm_first=True, hidden_layer_sizes=(), activation="relu", dropout=0.1,
+                 norm_first=True, hidden_layer_sizes=(), activation="relu", dropout=0.0,
                  clip_norm=1.0, solver="adam", alpha=0.0001, batch_size="auto",
                  learning_rate="constant", learning_rate_init=0.001, power_t=0.5,
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
