@@ -8,7 +8,9 @@ converges):
 - ``tfidf 1-3``: ``TfidfVectorizer(analyzer='char', ngram_range=(1, 3))`` +
   ``LogisticRegression``, characters and their neighbours (local order);
 - ``sequence``: ``make_pipeline(TextSequencer(analyzer='char'),
-  RNNClassifier(embedding_dim=16))``, every other parameter at its default.
+  RNNClassifier(embedding_dim=16))``, every other parameter at its default;
+- ``attention``: ``TextSequencer(analyzer='char')`` and a ``TransformerClassifier`` (see
+  :func:`models`).
 
 **Balanced brackets** (:func:`sknnedu.text.make_brackets`): 1,000 training strings, tested
 on fresh strings that fit never saw.
@@ -50,14 +52,21 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupShuffleSplit
 from sklearn.pipeline import make_pipeline
 
-from sknnedu import RNNClassifier, TextSequencer
+from sknnedu import RNNClassifier, TextSequencer, TransformerClassifier
 from sknnedu.text import make_brackets
 
 PACKAGES = ("numpy", "scipy", "sklearn", "skimage")
 LANGUAGES = {".py": "Python", ".pyx": "Cython", ".pxd": "Cython", ".c": "C", ".h": "C"}
 
 
-def models() -> dict:
+def models(task: str = "brackets") -> dict:
+    """The models of a task. ``attention``: ``TransformerClassifier`` at its defaults with
+    ``embedding_dim=64`` on brackets; on the lines of code, a narrower one for 15 epochs at
+    3e-3 (``model_dim=32``, ``feedforward_dim=64``, ``embedding_dim=32``), so that a fit
+    stays several times faster than the recurrent one's."""
+    attention = (TransformerClassifier(embedding_dim=64, random_state=0) if task == "brackets"
+                 else TransformerClassifier(32, 4, 2, 64, embedding_dim=32, max_iter=15,
+                                            learning_rate_init=3e-3, random_state=0))
     return {
         "bag": make_pipeline(CountVectorizer(analyzer="char"),
                              LogisticRegression(max_iter=1000)),
@@ -65,7 +74,12 @@ def models() -> dict:
                                    LogisticRegression(max_iter=1000)),
         "sequence": make_pipeline(TextSequencer(analyzer="char"),
                                   RNNClassifier(embedding_dim=16, random_state=0)),
+        "attention": make_pipeline(TextSequencer(analyzer="char"), attention),
     }
+
+
+def chosen(task: str, names) -> dict:
+    return {k: v for k, v in models(task).items() if not names or k in names}
 
 
 def code_lines(min_length: int = 12, max_length: int = 100, per_file: int = 20,
@@ -124,7 +138,7 @@ def fit_score(model, X, y, X_test, y_test) -> tuple[float, float]:
     return float(model.score(X_test, y_test)), time.perf_counter() - start
 
 
-def brackets() -> dict:
+def brackets(names=None) -> dict:
     X, y = make_brackets(1000, random_state=0)
     X_new, y_new = make_brackets(2000, random_state=1)
     seen = set(X)
@@ -133,25 +147,25 @@ def brackets() -> dict:
     print(f"\nBalanced brackets: 1000 training strings, {len(X_test)} held-out strings never "
           f"seen in fit (majority class {max(y_test.mean(), 1 - y_test.mean()):.3f})")
     out = {}
-    for name, model in models().items():
+    for name, model in chosen("brackets", names).items():
         out[name] = fit_score(model, X, y, X_test, y_test)
         print(f"  {name:10s} {out[name][0]:.4f}   ({out[name][1]:.0f} s)")
     return out
 
 
-def code(splits: int) -> dict:
+def code(splits: int, names=None) -> dict:
     X, y, groups = code_lines()
     versions = ", ".join(f"{p} {importlib.import_module(p).__version__}" for p in PACKAGES)
     counts = {str(lang): int((y == lang).sum()) for lang in np.unique(y)}
     print(f"\nLanguage of a line of code: {len(X)} lines {counts} from "
           f"{len(set(groups))} files ({versions})")
-    scores: dict[str, list] = {name: [] for name in models()}
-    times: dict[str, list] = {name: [] for name in models()}
+    scores: dict[str, list] = {name: [] for name in chosen("code", names)}
+    times: dict[str, list] = {name: [] for name in chosen("code", names)}
     for split in range(splits):
         train, test = next(GroupShuffleSplit(1, test_size=0.25, random_state=split)
                            .split(X, y, groups))
         X_tr, X_te = [X[i] for i in train], [X[i] for i in test]
-        for name, model in models().items():
+        for name, model in chosen("code", names).items():
             score, seconds = fit_score(model, X_tr, y[train], X_te, y[test])
             scores[name].append(score)
             times[name].append(seconds)
@@ -170,10 +184,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--splits", type=int, default=3)
     parser.add_argument("--skip-brackets", action="store_true")
+    parser.add_argument("--models", nargs="*", help="bag, 'tfidf 1-3', sequence, attention")
     args = parser.parse_args()
     if not args.skip_brackets:
-        brackets()
-    code(args.splits)
+        brackets(args.models)
+    code(args.splits, args.models)
 
 
 if __name__ == "__main__":

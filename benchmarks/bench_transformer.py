@@ -2,7 +2,7 @@
 
 2,000 float32 sequences of 100 steps of 8 features (and a ragged variant, lengths 50 to
 150, torch with a key padding mask), width 64, 4 heads, 2 layers, feed-forward 128,
-pre-norm, dropout 0.1, mean readout, a linear head, batch 32, adam: the defaults of
+pre-norm, no dropout, mean readout, a linear head, batch 32, adam: the defaults of
 TransformerClassifier and the same ``nn.TransformerEncoder`` in torch. The two take turns
 in one process, best of ``--repeat``, each with its library's default threads
 (``--threads`` sets both).
@@ -52,7 +52,7 @@ def theirs(X, y):
     import torch
     torch.manual_seed(0)
     proj = torch.nn.Linear(8, 64)
-    layer = torch.nn.TransformerEncoderLayer(64, 4, 128, dropout=0.1, norm_first=True,
+    layer = torch.nn.TransformerEncoderLayer(64, 4, 128, dropout=0.0, norm_first=True,
                                              batch_first=True)
     enc = torch.nn.TransformerEncoder(layer, 2, norm=torch.nn.LayerNorm(64),
                                       enable_nested_tensor=False)
