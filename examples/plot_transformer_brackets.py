@@ -115,7 +115,8 @@ def main(out_dir: str | Path | None = None) -> dict:
         TextSequencer(analyzer="char"),
         TransformerClassifier(model_dim=32, n_heads=4, n_layers=2, feedforward_dim=64,
                               embedding_dim=32, positional="learned",
-                              learning_rate_init=0.003, max_iter=100, random_state=0))
+                              learning_rate_init=0.003, max_iter=100, dropout=0.1,
+                              random_state=0))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         pipe.fit(X, y)
