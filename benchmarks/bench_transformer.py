@@ -22,7 +22,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from sknnedu import TransformerClassifier
 
-EPOCHS = 3  # per timed call, both sides: a fit's set-up (its reference loss) is shared by its epochs
+EPOCHS = 3  # per timed call, both sides: a fit's set-up (its reference loss) is shared
 
 
 def data(n: int, ragged: bool, seed: int = 0):
