@@ -32,7 +32,8 @@ hook                      what it says                          implemented by
 ``_stratify``             what the split is stratified by       engine (none); NNClassifier
 ``_val_score``            the validation score                  targets (accuracy, R^2)
 ``_batch_size``           rows per minibatch                    engine (auto: 200); sequence
-                                                                (auto: 32)
+                                                                (auto: 32); sequence CNN
+                                                                (n <= 32: n; else 4 to 16)
 ``_batch_order``          an epoch's rows after shuffling       engine (as is); sequence
                                                                 (similar lengths together)
 ``_predict_chunk``        rows evaluated at a time              engine (4096); conv, sequence
