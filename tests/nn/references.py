@@ -43,15 +43,32 @@ def loop_pool_backward(dz, x, size, stride, kind):
 
 
 def numerical_gradient(f, x, eps=1e-6):
-    """Centred differences of the scalar ``f`` at every entry of ``x`` (float64)."""
+    """Centred differences of the scalar ``f()`` at every entry of ``x`` (float64), which
+    is changed in place and restored: any array, a view of a parameter included."""
     grad = np.zeros_like(x)
-    flat, g = x.reshape(-1), grad.reshape(-1)
-    for idx in range(flat.size):
-        saved = flat[idx]
-        flat[idx] = saved + eps
+    for idx in np.ndindex(x.shape):
+        saved = x[idx]
+        x[idx] = saved + eps
         plus = f()
-        flat[idx] = saved - eps
+        x[idx] = saved - eps
         minus = f()
-        flat[idx] = saved
-        g[idx] = (plus - minus) / (2 * eps)
+        x[idx] = saved
+        grad[idx] = (plus - minus) / (2 * eps)
     return grad
+
+
+def rel_error(a, b):
+    """``||a - b|| / (||a|| + ||b||)`` over whole arrays (0 when both are 0)."""
+    scale = np.linalg.norm(a) + np.linalg.norm(b)
+    return 0.0 if scale == 0 else np.linalg.norm(a - b) / scale
+
+
+def padded_batch(lengths, d, rng, dtype=np.float64):
+    """A zero-padded time-major :class:`SequenceBatch` of random steps."""
+    from sknnedu.nn.sequences import SequenceBatch
+
+    lengths = np.asarray(lengths)
+    T = max(int(lengths.max()), 1)
+    data = rng.standard_normal((T, len(lengths), d))
+    data *= np.arange(T)[:, None, None] < lengths[None, :, None]
+    return SequenceBatch(data.astype(dtype), lengths)

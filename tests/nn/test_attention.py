@@ -3,6 +3,7 @@ finite differences, masks (padding, causal, length 0), and float32."""
 
 import numpy as np
 import pytest
+from references import numerical_gradient, padded_batch, rel_error
 
 from sknnedu.nn.attention import (
     ENCODER_PARAMS,
@@ -18,33 +19,10 @@ from sknnedu.nn.sequences import SequenceBatch
 LENGTHS = [6, 3, 1]
 
 
-def rel_error(a, b):
-    """``|a - b| / (|a| + |b|)`` over whole arrays (0 when both are 0)."""
-    scale = np.linalg.norm(a) + np.linalg.norm(b)
-    return 0.0 if scale == 0 else np.linalg.norm(a - b) / scale
 
 
-def numerical_gradient(f, x, eps=1e-6):
-    """Centred finite differences of the scalar ``f()`` with respect to ``x``, in place."""
-    grad = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        old = x[idx]
-        x[idx] = old + eps
-        up = f()
-        x[idx] = old - eps
-        down = f()
-        x[idx] = old
-        grad[idx] = (up - down) / (2 * eps)
-    return grad
 
 
-def padded_batch(lengths, d, rng, dtype=np.float64):
-    """A zero-padded time-major batch of random steps."""
-    lengths = np.asarray(lengths)
-    T = max(int(lengths.max()), 1)
-    data = rng.standard_normal((T, len(lengths), d))
-    data *= np.arange(T)[:, None, None] < lengths[None, :, None]
-    return SequenceBatch(data.astype(dtype), lengths)
 
 
 # ----------------------------------------------------------------- the function pair

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from references import numerical_gradient
 
 import sknnedu.nn.conv as conv
 from sknnedu.nn import conv_layers, threads
@@ -12,19 +13,6 @@ from sknnedu.nn.conv_layers import Conv2D, Flatten, Pool2D
 ACTS = ["relu", "leakyrelu", "tanh", "sigmoid", "identity"]
 
 
-def numerical_gradient(f, x, eps=1e-6):
-    """Centred differences of the scalar ``f()`` at every entry of ``x`` (float64)."""
-    grad = np.zeros_like(x)
-    flat, g = x.reshape(-1), grad.reshape(-1)
-    for i in range(flat.size):
-        saved = flat[i]
-        flat[i] = saved + eps
-        plus = f()
-        flat[i] = saved - eps
-        minus = f()
-        flat[i] = saved
-        g[i] = (plus - minus) / (2 * eps)
-    return grad
 
 
 def check_layer_gradients(layer, x, rtol=1e-5, atol=1e-7):

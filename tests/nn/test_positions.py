@@ -3,6 +3,7 @@ its readout, gradients against finite differences, padding, and float32."""
 
 import numpy as np
 import pytest
+from references import numerical_gradient, padded_batch, rel_error
 
 from sknnedu.nn.positions import (
     ClassToken,
@@ -16,30 +17,10 @@ from sknnedu.nn.sequences import SequenceBatch, Sequences
 LENGTHS = [6, 3, 1]
 
 
-def rel_error(a, b):
-    scale = np.linalg.norm(a) + np.linalg.norm(b)
-    return 0.0 if scale == 0 else np.linalg.norm(a - b) / scale
 
 
-def numerical_gradient(f, x, eps=1e-6):
-    grad = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        old = x[idx]
-        x[idx] = old + eps
-        up = f()
-        x[idx] = old - eps
-        down = f()
-        x[idx] = old
-        grad[idx] = (up - down) / (2 * eps)
-    return grad
 
 
-def padded_batch(lengths, d, rng, dtype=np.float64):
-    lengths = np.asarray(lengths)
-    T = max(int(lengths.max()), 1)
-    data = rng.standard_normal((T, len(lengths), d))
-    data *= np.arange(T)[:, None, None] < lengths[None, :, None]
-    return SequenceBatch(data.astype(dtype), lengths)
 
 
 def check_gradients(layer, batch, R):

@@ -4,6 +4,7 @@ Network too, and padding."""
 
 import numpy as np
 import pytest
+from references import numerical_gradient, rel_error
 
 from sknnedu.nn.layers import Activation, Dense, Layer
 from sknnedu.nn.network import Network
@@ -72,21 +73,8 @@ def _backward(layers, da):
     return da
 
 
-def _rel_error(a, b):
-    return np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), 1e-300)
 
 
-def _numeric(J, array, h=1e-6):
-    numeric = np.zeros_like(array)
-    for i in np.ndindex(array.shape):
-        old = array[i]
-        array[i] = old + h
-        plus = J()
-        array[i] = old - h
-        minus = J()
-        array[i] = old
-        numeric[i] = (plus - minus) / (2 * h)
-    return numeric
 
 
 @pytest.mark.parametrize("projection", [False, True])
@@ -129,7 +117,7 @@ def test_block_gradients(kind, projection, activation):
     grads = [g.copy() for layer in layers for g in layer.grads]
     assert len(params) == 4 + projection
     for array, analytic in zip([_data(x)] + params, [dx] + grads):
-        assert _rel_error(analytic, _numeric(J, array)) < 1e-6
+        assert rel_error(analytic, numerical_gradient(J, array)) < 1e-6
     if kind == "sequences":
         assert np.all(dx[~x.mask] == 0)
 
@@ -146,7 +134,7 @@ def test_two_blocks_and_a_network_loss_grad():
     net.loss_grad(X, Y)
     analytic = [g.copy() for g in net.grads]
     for p, g in zip(net.params, analytic):
-        assert _rel_error(g, _numeric(lambda: net.loss_grad(X, Y), p)) < 1e-6
+        assert rel_error(g, numerical_gradient(lambda: net.loss_grad(X, Y), p)) < 1e-6
 
 
 def test_sequences_through_blocks_to_a_readout():
@@ -159,7 +147,7 @@ def test_sequences_through_blocks_to_a_readout():
     net.loss_grad(x, Y)
     analytic = [g.copy() for g in net.grads]
     for p, g in zip(net.params, analytic):
-        assert _rel_error(g, _numeric(lambda: net.loss_grad(x, Y), p)) < 1e-6
+        assert rel_error(g, numerical_gradient(lambda: net.loss_grad(x, Y), p)) < 1e-6
 
 
 @pytest.mark.parametrize("projection", [False, True])
@@ -202,8 +190,8 @@ def test_a_branch_that_overwrites_dz_in_place():
     R = rng.randn(4, 3)
     _forward(layers, x)
     dx = _backward(layers, R.copy())
-    numeric = _numeric(lambda: float(np.sum(R * _forward(layers, x))), x)
-    assert _rel_error(dx, numeric) < 1e-6
+    numeric = numerical_gradient(lambda: float(np.sum(R * _forward(layers, x))), x)
+    assert rel_error(dx, numeric) < 1e-6
 
 
 def test_an_empty_branch_doubles_its_input():
