@@ -29,9 +29,11 @@ class _DenseNetwork(BaseNetwork):
     batch_norm = False
 
     def _params(self) -> list[np.ndarray]:
-        """The weights and biases, then batch norm's arrays when there are any (its running
-        statistics included: early stopping keeps them with the weights they go with)."""
+        """The lists of ``_param_attrs``, then batch norm's arrays that they do not name
+        (its running statistics included: early stopping keeps them with the weights they
+        go with), each array once."""
         return super()._params() + [a for name in BATCH_NORM_ATTRS
+                                    if name not in self._param_attrs
                                     for a in getattr(self, name, [])]
 
     def _validate_X_y(self, X, y, reset: bool):

@@ -32,16 +32,6 @@ class _ConvSequenceBody(_SequenceBody):
     _body_attrs = ("conv_kernels_", "conv_intercepts_", "batch_norm_scales_",
                    "batch_norm_offsets_", "shortcut_weights_")
 
-    def _params(self) -> list[np.ndarray]:
-        """The learned arrays, then batch norm's running statistics (fitted state that
-        gradient descent does not touch, kept with the weights by early stopping), each
-        array once: the dense networks' ``_params`` lists batch norm's arrays by the same
-        names."""
-        arrays = (super()._params() + list(getattr(self, "batch_norm_means_", []))
-                  + list(getattr(self, "batch_norm_vars_", [])))
-        seen: set[int] = set()
-        return [a for a in arrays if not (id(a) in seen or seen.add(id(a)))]
-
     def _batch_size(self, n: int) -> int:
         """``'auto'``: all ``n`` sequences when ``n <= 32`` (full batches, where a sample
         weight of 2 is exactly the sample twice), else ``min(16, max(4, n // 10))``, as
