@@ -110,6 +110,45 @@ def peak_mib(fn) -> float:
     return peak / 2**20
 
 
+def epochs_beside_torch(description: str, n: int, data, ours, theirs, labels: dict,
+                        epochs: int) -> None:
+    """The command line of a benchmark that times an epoch of ours beside torch's: for
+    equal lengths and ragged ones (``labels``: ragged -> label), best of ``--repeat``
+    taking turns, each library's default threads (``--threads`` sets both), and with
+    ``--memory`` the peak traced memory of a warm epoch at n and 2n."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--n", type=int, default=n)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--memory", action="store_true")
+    args = parser.parse_args()
+    try:
+        import torch
+        have_torch = True
+        if args.threads:
+            torch.set_num_threads(args.threads)
+    except ImportError:
+        have_torch = False
+        print("torch is not installed: sknnedu's times only")
+    if args.threads:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(args.threads)
+    for ragged, label in labels.items():
+        X, y = data(args.n, ragged)
+        fns = {"sknnedu": ours(X, y)}
+        if have_torch:
+            fns["torch"] = theirs(X, y)
+        t = {k: v / epochs for k, v in best_of(fns, args.repeat).items()}
+        ratio = f"  ratio {t['sknnedu'] / t['torch']:.2f}x" if have_torch else ""
+        print(f"{label:16s} sknnedu {t['sknnedu']:.2f} s/epoch"
+              + (f", torch {t['torch']:.2f} s/epoch" if have_torch else "") + ratio, flush=True)
+        if args.memory:
+            X2, y2 = data(2 * args.n, ragged, seed=1)
+            m1, m2 = peak_mib(ours(X, y)), peak_mib(ours(X2, y2))
+            print(f"{'':16s} peak traced memory of a warm epoch: n={args.n} {m1:.0f} MiB, "
+                  f"n={2 * args.n} {m2:.0f} MiB", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000)

@@ -13,11 +13,10 @@ in one process, best of ``--repeat``, each with its library's default threads
 
 from __future__ import annotations
 
-import argparse
 import warnings
 
 import numpy as np
-from bench_rnn import best_of, peak_mib
+from bench_rnn import epochs_beside_torch
 from sklearn.exceptions import ConvergenceWarning
 
 from sknnedu import TransformerClassifier
@@ -104,38 +103,8 @@ def theirs(X, y):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=2000)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--memory", action="store_true")
-    args = parser.parse_args()
-    try:
-        import torch
-        have_torch = True
-        if args.threads:
-            torch.set_num_threads(args.threads)
-    except ImportError:
-        have_torch = False
-        print("torch is not installed: sknnedu's times only")
-    if args.threads:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(args.threads)
-    for ragged in (False, True):
-        X, y = data(args.n, ragged)
-        label = "ragged 50-150" if ragged else "length 100"
-        fns = {"sknnedu": ours(X, y)}
-        if have_torch:
-            fns["torch"] = theirs(X, y)
-        t = {k: v / EPOCHS for k, v in best_of(fns, args.repeat).items()}
-        ratio = f"  ratio {t['sknnedu'] / t['torch']:.2f}x" if have_torch else ""
-        print(f"{label:16s} sknnedu {t['sknnedu']:.2f} s/epoch"
-              + (f", torch {t['torch']:.2f} s/epoch" if have_torch else "") + ratio, flush=True)
-        if args.memory:
-            X2, y2 = data(2 * args.n, ragged, seed=1)
-            m1, m2 = peak_mib(ours(X, y)), peak_mib(ours(X2, y2))
-            print(f"{'':16s} peak traced memory of a warm epoch: n={args.n} {m1:.0f} MiB, "
-                  f"n={2 * args.n} {m2:.0f} MiB", flush=True)
+    epochs_beside_torch(__doc__.splitlines()[0], 2000, data, ours, theirs,
+                        {False: "length 100", True: "ragged 50-150"}, EPOCHS)
 
 
 if __name__ == "__main__":
