@@ -19,6 +19,7 @@ import pytest
 import skops.io as sio
 from hypothesis import Phase, event, given, settings
 from hypothesis import strategies as st
+from plain_data import not_plain
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -33,8 +34,6 @@ from sknnedu.persistence import (
     load_model,
     save_model,
 )
-
-BUILTIN_SCALARS = (int, float, str, bool, type(None))
 
 
 @pytest.fixture(scope="module")
@@ -170,20 +169,6 @@ def test_saved_pipeline_needs_only_trusted_types(models, tmp_path):
 # ------------------------------------------------------------------------------------------
 # the fitted state is plain data
 # ------------------------------------------------------------------------------------------
-def _not_plain(value, where: str) -> list[str]:
-    """Paths of the values that are neither numpy arrays nor (nested) builtins."""
-    if isinstance(value, np.ndarray):
-        if value.dtype == object:
-            return [p for i, v in enumerate(value.ravel()) for p in _not_plain(v, f"{where}[{i}]")]
-        return []
-    if type(value) in BUILTIN_SCALARS:
-        return []
-    if type(value) in (list, tuple):
-        return [p for i, v in enumerate(value) for p in _not_plain(v, f"{where}[{i}]")]
-    if type(value) is dict:
-        return [p for k, v in value.items()
-                for p in _not_plain(k, f"{where} key") + _not_plain(v, f"{where}[{k!r}]")]
-    return [f"{where}: {type(value).__module__}.{type(value).__qualname__}"]
 
 
 @pytest.mark.parametrize("params", [
@@ -202,7 +187,7 @@ def test_nnclassifier_fitted_state_is_arrays_and_builtins(digits, params, target
         y = np.column_stack([y % 2, y < 5])
     clf = _fit(NNClassifier(**{"hidden_layer_sizes": (8,), "max_iter": 5,
                                "random_state": 0, **params}), X, y)
-    assert [p for k, v in vars(clf).items() for p in _not_plain(v, k)] == []
+    assert [p for k, v in vars(clf).items() for p in not_plain(v, k)] == []
 
 
 @pytest.mark.parametrize("params", [
@@ -213,7 +198,7 @@ def test_nnclassifier_fitted_state_is_arrays_and_builtins(digits, params, target
 def test_conv_transformer_fitted_state_is_arrays_and_builtins(digits, params):
     conv = ConvFeatureTransformer(image_shape=(8, 8), random_state=0, **params).fit(digits[0])
     fitted = {k: v for k, v in vars(conv).items() if k.endswith("_")}
-    assert [p for k, v in fitted.items() for p in _not_plain(v, k)] == []
+    assert [p for k, v in fitted.items() for p in not_plain(v, k)] == []
 
 
 # ------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+from plain_data import not_plain
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import make_pipeline
@@ -26,7 +27,6 @@ Y_RAGGED = np.array([int(x[:, 0].mean() > 0) for x in RAGGED])
 SHORT = [RNG.randn(n, 2) for n in (5, 3, 1, 4, 2, 6, 3, 5)]      # for gradient checks
 Y_SHORT = np.array([0, 1, 1, 0, 1, 0, 0, 1])
 SW_SHORT = RNG.uniform(0.2, 2.0, len(SHORT))
-BUILTIN_SCALARS = (int, float, str, bool, type(None))
 
 
 @pytest.fixture(autouse=True)
@@ -316,17 +316,6 @@ def test_warm_start_refuses_another_architecture(change):
         np.testing.assert_array_equal(a, b)
 
 
-def _not_plain(value, where="model"):
-    """Paths to anything in a fitted estimator that is not an array or a builtin."""
-    if isinstance(value, np.ndarray):
-        return [] if value.dtype != object else [f"{where}: object array"]
-    if type(value) in BUILTIN_SCALARS or isinstance(value, np.generic):
-        return []
-    if type(value) in (list, tuple):
-        return [p for i, v in enumerate(value) for p in _not_plain(v, f"{where}[{i}]")]
-    if type(value) is dict:
-        return [p for k, v in value.items() for p in _not_plain(v, f"{where}[{k!r}]")]
-    return [f"{where}: {type(value).__qualname__}"]
 
 
 @pytest.mark.parametrize("cls", [SequenceCNNClassifier, SequenceCNNRegressor])
@@ -334,7 +323,7 @@ def test_persistence_round_trips(cls, tmp_path):
     y = Y_RAGGED if cls is SequenceCNNClassifier else Y_RAGGED + 0.5
     est = small(cls, residual=2, conv_layers=((3, 3), (4, 3)), early_stopping=True,
                 max_iter=4).fit(RAGGED, y)
-    assert _not_plain({k: v for k, v in vars(est).items()
+    assert not_plain({k: v for k, v in vars(est).items()
                        if k not in est.get_params()}) == []
     save_model(est, tmp_path / "m.skops")
     for back in (load_model(tmp_path / "m.skops"), pickle.loads(pickle.dumps(est))):

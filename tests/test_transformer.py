@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+from plain_data import not_plain
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import make_pipeline
 
@@ -23,7 +24,6 @@ SHORT = [RNG.randn(n, 2) for n in (5, 3, 1, 4, 2, 6)]             # for gradient
 Y_SHORT = np.array([0, 1, 1, 0, 1, 0])
 SW_SHORT = RNG.uniform(0.2, 2.0, len(SHORT))
 IDS_SHORT = [RNG.randint(2, 7, size=len(x)) for x in SHORT]
-BUILTIN_SCALARS = (int, float, str, bool, type(None))
 
 
 @pytest.fixture(autouse=True)
@@ -196,17 +196,6 @@ def test_warm_start_refuses_another_architecture(change):
         np.testing.assert_array_equal(a, b)
 
 
-def _not_plain(value, where="model"):
-    """Paths to anything in a fitted estimator that is not an array or a builtin."""
-    if isinstance(value, np.ndarray):
-        return [] if value.dtype != object else [f"{where}: object array"]
-    if type(value) in BUILTIN_SCALARS or isinstance(value, np.generic):
-        return []
-    if type(value) in (list, tuple):
-        return [p for i, v in enumerate(value) for p in _not_plain(v, f"{where}[{i}]")]
-    if type(value) is dict:
-        return [p for k, v in value.items() for p in _not_plain(v, f"{where}[{k!r}]")]
-    return [f"{where}: {type(value).__qualname__}"]
 
 
 @pytest.mark.parametrize("cls", [TransformerClassifier, TransformerRegressor])
@@ -214,7 +203,7 @@ def test_persistence_round_trips(cls, tmp_path):
     y = Y_RAGGED if cls is TransformerClassifier else Y_RAGGED + 0.5
     est = small(cls, readout="cls", positional="learned", early_stopping=True,
                 max_iter=4).fit(RAGGED, y)
-    assert _not_plain({k: v for k, v in vars(est).items()
+    assert not_plain({k: v for k, v in vars(est).items()
                        if k not in est.get_params()}) == []
     save_model(est, tmp_path / "m.skops")
     for back in (load_model(tmp_path / "m.skops"), pickle.loads(pickle.dumps(est))):
