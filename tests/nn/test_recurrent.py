@@ -3,6 +3,7 @@ equations, backpropagation through time against finite differences, and masking.
 
 import numpy as np
 import pytest
+from references import numerical_gradient, rel_error
 from scipy.special import expit
 
 from sknnedu.nn import recurrent
@@ -22,26 +23,75 @@ def _params(cell, f, h, rng, directions=1, dtype=np.float64):
     return params
 
 
+def reference_step(cell, x_t, h_t, c_t, W_x, W_h, b):
+    """The formulas of the module docstring for one step of one sequence: (h_t, c_t)."""
+    h = W_h.shape[0]
+    if cell == "rnn":
+        return np.tanh(x_t @ W_x + h_t @ W_h + b), c_t
+    if cell == "lstm":
+        a = x_t @ W_x + h_t @ W_h + b
+        i, f, g, o = expit(a[:h]), expit(a[h:2 * h]), np.tanh(a[2 * h:3 * h]), expit(a[3 * h:])
+        c_t = f * c_t + i * g
+        return o * np.tanh(c_t), c_t
+    rz = expit(x_t @ W_x[:, :2 * h] + h_t @ W_h[:, :2 * h] + b[:2 * h])
+    r, z = rz[:h], rz[h:]
+    n = np.tanh(x_t @ W_x[:, 2 * h:] + (r * h_t) @ W_h[:, 2 * h:] + b[2 * h:])
+    return (1 - z) * n + z * h_t, c_t
+
+
 def reference_states(cell, x, W_x, W_h, b):
-    """The formulas of the module docstring, one step at a time, for one sequence (T, f)."""
+    """:func:`reference_step` one step at a time, for one sequence (T, f)."""
     h = W_h.shape[0]
     h_t, c_t = np.zeros(h), np.zeros(h)
     states = []
     for x_t in x:
-        if cell == "rnn":
-            h_t = np.tanh(x_t @ W_x + h_t @ W_h + b)
-        elif cell == "lstm":
-            a = x_t @ W_x + h_t @ W_h + b
-            i, f, g, o = expit(a[:h]), expit(a[h:2 * h]), np.tanh(a[2 * h:3 * h]), expit(a[3 * h:])
-            c_t = f * c_t + i * g
-            h_t = o * np.tanh(c_t)
-        else:
-            rz = expit(x_t @ W_x[:, :2 * h] + h_t @ W_h[:, :2 * h] + b[:2 * h])
-            r, z = rz[:h], rz[h:]
-            n = np.tanh(x_t @ W_x[:, 2 * h:] + (r * h_t) @ W_h[:, 2 * h:] + b[2 * h:])
-            h_t = (1 - z) * n + z * h_t
+        h_t, c_t = reference_step(cell, x_t, h_t, c_t, W_x, W_h, b)
         states.append(h_t)
     return np.array(states)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_each_cell_is_a_step_pair_that_keeps_its_formulas(cell):
+    # one step of the cell on its own, from a nonzero state, against the plain formula,
+    # and its step backward against centred differences of J = sum(dh h_t) (+ sum(dc c_t))
+    Cell = recurrent.CELLS[cell]
+    assert recurrent.GATES[cell] == Cell.gates
+    rng = np.random.RandomState(5)
+    m, f, h = 3, 2, 4
+    W_x, W_h, b = _params(cell, f, h, rng)
+    x, h_prev, c_prev = rng.randn(m, f), 0.5 * rng.randn(m, h), 0.5 * rng.randn(m, h)
+    if cell != "lstm":
+        c_prev[...] = 0
+    shift = np.zeros((m, Cell.gates * h))   # added to Z_t: dJ/d(shift) is dZ_t
+
+    def step():
+        Z = (x @ W_x + b + shift)[None]
+        kept = {k: Z if k == "gates" else np.empty((1, m, h)) for k in Cell.keeps}
+        cache = recurrent._DirectionCache(Z, np.empty((1, m, h)), **kept)
+        Cell.step(cache, 0, W_h, h_prev, c_prev, np.empty((m, Cell.gates * h)))
+        return cache
+
+    cache = step()
+    for i in range(m):
+        h_ref, c_ref = reference_step(cell, x[i], h_prev[i], c_prev[i], W_x, W_h, b)
+        np.testing.assert_allclose(cache.H[0, i], h_ref, rtol=1e-12, atol=1e-12)
+        if cell == "lstm":
+            np.testing.assert_allclose(cache.C[0, i], c_ref, rtol=1e-12, atol=1e-12)
+
+    dh, dc = rng.randn(m, h), rng.randn(m, h) if cell == "lstm" else None
+
+    def J():
+        after = step()
+        return np.sum(dh * after.H[0]) + (0 if dc is None else np.sum(dc * after.C[0]))
+
+    dz = np.empty((m, Cell.gates * h))
+    dh_prev, dc_prev = Cell.step_backward(cache, 0, W_h, dz, dh, dc, h_prev, c_prev)
+    assert rel_error(dz, numerical_gradient(J, shift)) < 1e-8
+    assert rel_error(dh_prev, numerical_gradient(J, h_prev)) < 1e-8
+    if cell == "lstm":
+        assert rel_error(dc_prev, numerical_gradient(J, c_prev)) < 1e-8
+    else:
+        assert dc_prev is None
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -121,13 +171,14 @@ def test_backpropagation_through_time_matches_finite_differences(cell, readout, 
 @pytest.mark.parametrize("cell", CELLS)
 def test_a_broken_backward_through_time_is_caught(cell, monkeypatch):
     # drop what step t sends back to step t - 1 through W_h: still plausible numbers
-    step = getattr(Recurrent, f"_{cell}_step_backward")
+    Cell = recurrent.CELLS[cell]
+    step_backward = Cell.step_backward
 
-    def broken(self, *args):
-        dh_prev, dc_prev = step(self, *args)
+    def broken(*args):
+        dh_prev, dc_prev = step_backward(*args)
         return dh_prev * 0.5, dc_prev
 
-    monkeypatch.setattr(Recurrent, f"_{cell}_step_backward", broken)
+    monkeypatch.setattr(Cell, "step_backward", staticmethod(broken))
     rng = np.random.RandomState(2)
     X = Sequences([rng.randn(T, 3) for T in (6, 4, 8)])
     Y = np.eye(3)[[0, 1, 2]]
