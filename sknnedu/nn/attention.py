@@ -65,9 +65,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layers import Dropout, Layer
+from .layers import Dropout, Layer, Param, buffer
 from .normalization import LayerNorm
-from .recurrent import _buffer
 from .residual import Fork, Join
 from .sequence_conv import Conv1D
 from .sequences import SequenceBatch, Sequences
@@ -119,7 +118,7 @@ def attention_forward(Q: np.ndarray, K: np.ndarray, V: np.ndarray,
     m, H, T, d_k = Q.shape
     dtype = Q.dtype
     scale = dtype.type(1.0 / np.sqrt(d_k))
-    S = _buffer(bufs, "S", (m, H, T, T), dtype)
+    S = buffer(bufs, "S", (m, H, T, T), dtype)
     np.matmul(Q, K.swapaxes(-1, -2), out=S)
     S *= scale
     allowed = None if key_mask is None else key_mask[:, None, None, :]  # (m, 1, 1, T)
@@ -141,7 +140,7 @@ def attention_forward(Q: np.ndarray, K: np.ndarray, V: np.ndarray,
         # drawn in float64 whatever the dtype, as nn.layers.Dropout
         keep = (rng.random(P.shape) >= dropout) * dtype.type(1.0 / (1.0 - dropout))
         P_drop = P * keep
-    out = _buffer(bufs, "out", (m, H, T, d_k), dtype)
+    out = buffer(bufs, "out", (m, H, T, d_k), dtype)
     np.matmul(P_drop, V, out=out)
     cache = {"Q": Q, "K": K, "V": V, "P": P, "P_drop": P_drop, "keep": keep,
              "scale": scale, "bufs": bufs}
@@ -181,7 +180,7 @@ def attention_backward(dout: np.ndarray, cache: dict, *,
     scale, bufs = cache["scale"], cache["bufs"]
     dQ, dK, dV = (np.empty_like(Q), np.empty_like(K), np.empty_like(V)) if out is None else out
     np.matmul(cache["P_drop"].swapaxes(-1, -2), dout, out=dV)
-    dS = _buffer(bufs, "dS", P.shape, P.dtype)
+    dS = buffer(bufs, "dS", P.shape, P.dtype)
     np.matmul(dout, V.swapaxes(-1, -2), out=dS)                         # dP~
     if cache["keep"] is not None:
         dS *= cache["keep"]                                             # dP
@@ -254,14 +253,11 @@ class MultiHeadSelfAttention(Layer):
             raise ValueError(f"dropout must be in [0, 1); got {dropout}.")
         if dropout > 0 and rng is None:
             raise ValueError("dropout > 0 needs rng, a numpy Generator, to draw its masks.")
-        self.params = [W_qkv, b_qkv, W_o, b_o]
-        self.grads = [np.empty_like(p) for p in self.params]
-        self.param_names = ("W_qkv", "b_qkv", "W_o", "b_o")
-        self.penalized = (True, False, True, False)
+        self.declare(Param("W_qkv", W_qkv, True), Param("b_qkv", b_qkv, False),
+                     Param("W_o", W_o, True), Param("b_o", b_o, False))
         self.n_heads, self.causal, self.dropout, self.rng = n_heads, causal, dropout, rng
         # multiply-adds per sample and step: the projections; forward adds 2 T d for S, P V
         self.flops = float(4 * d * d)
-        self._bufs: dict = {}
         self._attention_bufs: dict = {}
 
     def forward(self, a_prev, training: bool = False) -> SequenceBatch:
@@ -274,19 +270,19 @@ class MultiHeadSelfAttention(Layer):
         H = self.n_heads
         d_k = d // H
         self.flops = float(4 * d * d + 2 * T * d)
-        Z = _buffer(self._bufs, "Z", (T, m, 3 * d), dtype)
+        Z = self.buffer("Z", (T, m, 3 * d), dtype)
         np.matmul(X.reshape(T * m, d), W_qkv, out=Z.reshape(T * m, 3 * d))
         Z += b_qkv
         # (T, m, [Q|K|V], H, d_k) -> ([Q|K|V], m, H, T, d_k): one copy, contiguous heads
-        heads = _buffer(self._bufs, "heads", (3, m, H, T, d_k), dtype)
+        heads = self.buffer("heads", (3, m, H, T, d_k), dtype)
         np.copyto(heads, Z.reshape(T, m, 3, H, d_k).transpose(2, 1, 3, 0, 4))
         p = self.dropout if training else 0.0
         O, self._cache = attention_forward(heads[0], heads[1], heads[2], batch.mask.T,
                                            self.causal, p, self.rng,
                                            bufs=self._attention_bufs)
-        merged = _buffer(self._bufs, "merged", (T, m, H, d_k), dtype)
+        merged = self.buffer("merged", (T, m, H, d_k), dtype)
         np.copyto(merged, O.transpose(2, 0, 1, 3))                     # concat the heads
-        Y = _buffer(self._bufs, "Y", (T, m, d), dtype)
+        Y = self.buffer("Y", (T, m, d), dtype)
         np.matmul(merged.reshape(T * m, d), W_o, out=Y.reshape(T * m, d))
         Y += b_o
         if not batch.full.all():
@@ -306,25 +302,25 @@ class MultiHeadSelfAttention(Layer):
         dtype = W_qkv.dtype
         dY = da
         if not batch.full.all():  # a padded step's gradient reaches nothing
-            dY = _buffer(self._bufs, "dY", (T, m, d), dtype)
+            dY = self.buffer("dY", (T, m, d), dtype)
             np.multiply(da, batch.mask[:, :, None], out=dY)
         dY2 = dY.reshape(T * m, d)
         np.matmul(self._merged.reshape(T * m, d).T, dY2, out=dW_o)
         np.sum(dY2, axis=0, out=db_o)
-        d_merged = _buffer(self._bufs, "d_merged", (T, m, H, d_k), dtype)
+        d_merged = self.buffer("d_merged", (T, m, H, d_k), dtype)
         np.matmul(dY2, W_o.T, out=d_merged.reshape(T * m, d))
-        dO = _buffer(self._bufs, "dO", (m, H, T, d_k), dtype)
+        dO = self.buffer("dO", (m, H, T, d_k), dtype)
         np.copyto(dO, d_merged.transpose(1, 2, 0, 3))                   # split the heads
-        d_heads = _buffer(self._bufs, "d_heads", (3, m, H, T, d_k), dtype)
+        d_heads = self.buffer("d_heads", (3, m, H, T, d_k), dtype)
         attention_backward(dO, self._cache, out=(d_heads[0], d_heads[1], d_heads[2]))
-        dZ = _buffer(self._bufs, "dZ", (T, m, 3 * d), dtype)
+        dZ = self.buffer("dZ", (T, m, 3 * d), dtype)
         np.copyto(dZ.reshape(T, m, 3, H, d_k), d_heads.transpose(3, 1, 0, 2, 4))
         dZ2 = dZ.reshape(T * m, 3 * d)
         np.matmul(X.reshape(T * m, d).T, dZ2, out=dW_qkv)
         np.sum(dZ2, axis=0, out=db_qkv)
         if not need_input_grad:
             return None
-        dX = _buffer(self._bufs, "dX", (T, m, d), dtype)
+        dX = self.buffer("dX", (T, m, d), dtype)
         np.matmul(dZ2, W_qkv.T, out=dX.reshape(T * m, d))   # 0 at padded steps: dZ is
         return dX
 

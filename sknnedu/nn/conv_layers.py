@@ -42,7 +42,7 @@ import numpy as np
 from .activations import ACTIVATIONS, DERIVATIVES, LEAKY_SLOPE, check_activation
 from .geometry import conv_geometry, pair, pool_geometry
 from .im2col import col2im, im2col
-from .layers import Layer
+from .layers import Layer, Param
 from .pooling import (
     avg_pool_backward_into,
     check_pooling,
@@ -162,9 +162,7 @@ class Conv2D(Layer):
             raise ValueError(f"bias must be an ndarray of shape ({k},), got {np.shape(bias)}.")
         if not kernels.flags.c_contiguous:
             raise ValueError("kernels must be C-contiguous (they are updated in place).")
-        self.params = [kernels, bias]
-        self.grads = [np.zeros_like(kernels), np.zeros_like(bias)]
-        self.param_names, self.penalized = ("K", "b"), (True, False)
+        self.declare(Param("K", kernels, True), Param("b", bias, False))
         self.stride = pair(stride, "stride")
         self.padding = padding
         self.activation = check_activation(activation, DERIVATIVES)
@@ -313,8 +311,6 @@ class Pool2D(Layer):
         if max(self.size) > 255:
             raise ValueError(f"pool size must be at most 255, got {self.size}.")
         self.stride = self.size if stride is None else pair(stride, "pool stride")
-        self.params: list[np.ndarray] = []
-        self.grads: list[np.ndarray] = []
         self._bufs = _Buffers()
         self._cache: tuple | None = None
 
@@ -394,8 +390,6 @@ class Flatten(Layer):
     """
 
     def __init__(self):
-        self.params: list[np.ndarray] = []
-        self.grads: list[np.ndarray] = []
         self._shape: tuple | None = None
 
     def forward(self, a_prev: np.ndarray, training: bool = False) -> np.ndarray:

@@ -47,7 +47,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .layers import Layer, reuse
+from .layers import Layer, Param
 from .sequences import SequenceBatch, Sequences
 
 #: the padding id: never a token, its row of ``E`` is 0 and never learns
@@ -90,12 +90,9 @@ class Embedding(Layer):
     def __init__(self, E: np.ndarray) -> None:
         if E.ndim != 2:
             raise ValueError(f"E must be a 2-D array (V, d); got shape {E.shape}.")
-        self.params = [E]
-        self.grads = [np.zeros_like(E)]
-        self.param_names, self.penalized = ("E",), (False,)
+        self.declare(Param("E", E, False))
         # a copy of d numbers per step: no product, but count it as one multiply-add each
         self.flops = float(E.shape[1])
-        self._out = None
         # the dE buffer known to be 0 outside _rows (the network may swap it for a view)
         self._clean, self._rows = None, None
 
@@ -111,9 +108,7 @@ class Embedding(Layer):
         if ids.dtype.kind not in "iu":
             ids = ids.astype(np.intp)
         T, m = ids.shape
-        # the buffer keeps T m rows of d, reshaped: reuse() grows it along its first axis
-        self._out = reuse(self._out, (T * m, E.shape[1]), E.dtype)
-        out = self._out[: T * m].reshape(T, m, E.shape[1])
+        out = self.buffer("out", (T, m, E.shape[1]), E.dtype)
         np.take(E, ids, axis=0, out=out)
         self._ids = ids
         return SequenceBatch(out, batch.lengths)

@@ -10,15 +10,15 @@ the optimisers and the training engine know of a layer. A new kind of layer (a
 convolution, a recurrent layer, an embedding, one of your own) fits by keeping it, with no
 change anywhere else.
 
-``params`` : list of ndarray
-    The arrays it learns, any number of them (``[]`` for none), in a fixed order. They are
-    *references* to the estimator's fitted arrays (``coefs_[l-1]``, ``intercepts_[l-1]``,
-    ...), which the optimiser updates in place: the fitted arrays are the model.
-``param_names`` : tuple of str
-    One name per parameter, e.g. ``("W", "b")`` or ``("W_x", "W_h", "b")``.
-``penalized`` : tuple of bool
-    One flag per parameter: whether the L2 penalty ``alpha / 2 ||theta||^2`` applies
-    to it (weights: yes; biases: no).
+``parameters`` : tuple of :class:`Param`
+    The arrays it learns, as named records ``Param(name, value, penalized)``, any number
+    of them (``()`` for none), in a fixed order, declared once by :meth:`Layer.declare`.
+    ``value`` is a *reference* to the estimator's fitted array (``coefs_[l-1]``,
+    ``intercepts_[l-1]``, ...), which the optimiser updates in place: the fitted arrays
+    are the model. ``penalized`` says whether the L2 penalty ``alpha / 2 ||theta||^2``
+    applies to it (weights: yes; biases: no). ``declare`` derives from the records the
+    three tuples the network and the optimisers read, ``params`` (the arrays),
+    ``param_names`` and ``penalized``, so they cannot disagree.
 ``grads`` : list of ndarray
     One array per parameter, of its shape and dtype, allocated once and written *in place*
     by ``backward`` (the network may replace them by views of one gradient vector).
@@ -44,21 +44,47 @@ layer's own training forward pass, not by an optimiser. They are not in ``params
 they have no gradient, no optimiser steps them and no L2 penalty applies to them; an
 estimator saves and restores them with its other fitted arrays.
 
-Buffers are reused between batches (:func:`reuse`), so a training step allocates
-nothing. This module is plain numpy and imports nothing from scikit-learn;
+Buffers are reused between batches (:func:`buffer`, :meth:`Layer.buffer`), so a training
+step allocates nothing. This module is plain numpy and imports nothing from scikit-learn;
 convolution and pooling layers are in :mod:`sknnedu.nn.conv_layers`.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
 from .activations import ACTIVATIONS, DERIVATIVES, HIDDEN_ACTIVATIONS, LEAKY_SLOPE, check_activation
 
 
+class Param(NamedTuple):
+    """One learned array of a layer: its name, the array itself, and whether L2 applies."""
+
+    name: str
+    value: np.ndarray
+    penalized: bool
+
+
+def buffer(bufs: dict, name: str, shape: tuple, dtype) -> np.ndarray:
+    """A buffer of ``shape`` reused between calls: the one buffer idiom of the core.
+
+    ``bufs`` holds one flat array per ``name``, grown when a call asks for more than it
+    holds and otherwise reused, so a short last batch does not shrink it and the next
+    epoch's first batch does not allocate again. The result is a view of ``shape`` (its
+    content is whatever the last call left).
+    """
+    size = int(np.prod(shape))
+    buf = bufs.get(name)
+    if buf is None or buf.size < size or buf.dtype != dtype:
+        buf = bufs[name] = np.empty(size, dtype=dtype)
+    return buf[:size].reshape(shape)
+
+
 class Layer:
     """Base class: a layer with no parameters that passes its input through."""
 
+    parameters: tuple[Param, ...] = ()
     params: list[np.ndarray] = []
     grads: list[np.ndarray] = []
     param_names: tuple[str, ...] = ()
@@ -66,6 +92,23 @@ class Layer:
     #: fitted state that gradient descent does not touch (batch norm's running statistics)
     state: list[np.ndarray] = []
     state_names: tuple[str, ...] = ()
+
+    def declare(self, *parameters: Param | tuple) -> None:
+        """Declare the layer's learned arrays, ``Param(name, value, penalized)`` each, in
+        order; ``params``, ``param_names``, ``penalized`` and ``grads`` (zeros of each
+        array's shape and dtype) follow from them."""
+        self.parameters = tuple(Param(*p) for p in parameters)
+        self.params = [p.value for p in self.parameters]
+        self.param_names = tuple(p.name for p in self.parameters)
+        self.penalized = tuple(p.penalized for p in self.parameters)
+        self.grads = [np.zeros_like(p.value) for p in self.parameters]
+
+    def buffer(self, name: str, shape: tuple, dtype) -> np.ndarray:
+        """This layer's buffer ``name`` of ``shape``, reused between batches (:func:`buffer`)."""
+        bufs = self.__dict__.get("_bufs")
+        if bufs is None:
+            bufs = self._bufs = {}
+        return buffer(bufs, name, shape, dtype)
 
     def forward(self, a_prev, training: bool = False):
         """The output of the layer for the batch ``a_prev``."""
@@ -82,18 +125,6 @@ class Layer:
     #: single-threaded BLAS (:mod:`sknnedu.nn.conv_layers`): the whole step then runs with
     #: single-threaded BLAS (:func:`sknnedu.nn.threads.step_blas`)
     runs_own_threads: bool = False
-
-
-def reuse(buf: np.ndarray | None, shape: tuple, dtype) -> np.ndarray:
-    """A buffer of at least ``shape[0]`` rows of ``shape[1:]``: ``buf`` itself when it fits.
-
-    The one buffer idiom of the core. The caller slices ``[:m]``; keeping the whole buffer
-    means a short last batch does not shrink it, so the next epoch's first batch does not
-    allocate again.
-    """
-    if buf is None or buf.dtype != dtype or buf.shape[0] < shape[0] or buf.shape[1:] != shape[1:]:
-        return np.empty(shape, dtype=dtype)
-    return buf
 
 
 class Dense(Layer):
@@ -113,19 +144,15 @@ class Dense(Layer):
 
     def __init__(self, W: np.ndarray, b: np.ndarray, activation: str,
                  slope: float = LEAKY_SLOPE) -> None:
-        self.params = [W, b]
-        self.grads = [np.empty_like(W), np.empty_like(b)]
-        self.param_names, self.penalized = ("W", "b"), (True, False)
+        self.declare(Param("W", W, True), Param("b", b, False))
         self.activation = activation
         self.slope = slope
         self.flops = float(W.shape[0] * W.shape[1])
-        self._out = self._dx = None
 
     def forward(self, a_prev, training: bool = False) -> np.ndarray:
         """``a = g(a_prev W + b)``, shape (m, n[l]), one BLAS call into a reused buffer."""
         W, b = self.params
-        self._out = reuse(self._out, (a_prev.shape[0], W.shape[1]), W.dtype)
-        Z = self._out[: a_prev.shape[0]]
+        Z = self.buffer("out", (a_prev.shape[0], W.shape[1]), W.dtype)
         if isinstance(a_prev, np.ndarray):
             np.matmul(a_prev, W, out=Z)
         else:  # scipy sparse input
@@ -155,8 +182,7 @@ class Dense(Layer):
         np.sum(dz, axis=0, out=db)
         if not need_input_grad:
             return None
-        self._dx = reuse(self._dx, (dz.shape[0], W.shape[0]), W.dtype)
-        return np.matmul(dz, W.T, out=self._dx[: dz.shape[0]])
+        return np.matmul(dz, W.T, out=self.buffer("dx", (dz.shape[0], W.shape[0]), W.dtype))
 
 
 class Dropout(Layer):
@@ -232,7 +258,6 @@ class Activation(Layer):
     def __init__(self, activation: str, slope: float = LEAKY_SLOPE) -> None:
         self.activation = check_activation(activation, what="activation of an Activation layer")
         self.slope = slope
-        self._out = None
         # elementwise: flops stays 0 (no matrix product, so no BLAS threads to decide)
 
     def forward(self, a_prev, training: bool = False):
@@ -243,8 +268,7 @@ class Activation(Layer):
         if self.activation == "identity" and self._padded is None:
             self.a = x
             return a_prev
-        self._out = reuse(self._out, (x.size,), x.dtype)
-        out = self._out[: x.size].reshape(x.shape)
+        out = self.buffer("out", x.shape, x.dtype)
         np.copyto(out, x)
         ACTIVATIONS[self.activation](out, self.slope)
         if self._padded is not None:
@@ -300,13 +324,11 @@ class Rescale(Layer):
 
     def __init__(self, scale: np.ndarray) -> None:
         self.inv_scale = (1.0 / scale).astype(scale.dtype)
-        self._out = None
 
     def forward(self, a_prev: np.ndarray, training: bool = False) -> np.ndarray:
         """``a_prev / s``, same shape as ``a_prev`` (float32 stays float32)."""
         dtype = np.result_type(a_prev.dtype, self.inv_scale.dtype)
-        out = self._out = reuse(self._out, a_prev.shape, dtype)
-        return np.multiply(a_prev, self.inv_scale, out=out[: a_prev.shape[0]])
+        return np.multiply(a_prev, self.inv_scale, out=self.buffer("out", a_prev.shape, dtype))
 
     def backward(self, da: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         """``da / s`` (never needed in training: the input does not learn)."""

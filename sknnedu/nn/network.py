@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from .activations import ACTIVATIONS
-from .layers import Layer, reuse
+from .layers import Layer, buffer
 from .losses import OUTPUT_LOSSES
 
 
@@ -82,7 +82,8 @@ class Network:
             for layer in layers if layer.params]
         self.n_learning_layers = len(self._norm_groups)
         self._first_learning = next((i for i, layer in enumerate(layers) if layer.params), 0)
-        self._dz = self._P = self._scratch = None
+        self._scratch = None
+        self._bufs: dict = {}
         #: layers whose training statistics take the batch's sample weights (BatchNorm)
         self._weighing = [layer for layer in layers if hasattr(layer, "sample_weight")]
 
@@ -95,8 +96,7 @@ class Network:
         a = X
         for layer in self.layers:
             a = layer.forward(a, training)
-        self._P = reuse(self._P, a.shape, a.dtype)
-        P = self._P[: a.shape[0]]
+        P = buffer(self._bufs, "P", a.shape, a.dtype)
         np.copyto(P, a)
         return ACTIVATIONS[self.loss.activation](P)
 
@@ -180,14 +180,13 @@ class Network:
                         sw_sum: float, training: bool) -> float:
         """Forward and backward without the penalty: the batch's weighted mean loss, and
         ``grads`` from ``dz[L] = w dJ_i/dz / sw_sum``."""
-        m = Y.shape[0]
         for layer in self._weighing:  # batch norm weighs its statistics as the loss does
             layer.sample_weight = sample_weight
         P = self.forward(X, training)
         loss = self.loss(Y, P, sample_weight, self.huber_delta)
         dtype = P.dtype
-        self._dz = reuse(self._dz, P.shape, dtype)
-        dz = self.loss.gradient(Y, P, self._dz[:m], self.huber_delta)
+        dz = self.loss.gradient(Y, P, buffer(self._bufs, "dz", P.shape, dtype),
+                                self.huber_delta)
         # dz[L] = w dJ_i/dz / sum(w); every dz[l] below inherits the 1 / sum(w)
         dz *= dtype.type(1.0 / sw_sum)
         if sample_weight is not None:

@@ -63,7 +63,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layers import Layer, reuse
+from .layers import Layer, Param
 from .sequences import SequenceBatch
 
 
@@ -118,12 +118,9 @@ class LayerNorm(Layer):
     """
 
     def __init__(self, gamma: np.ndarray, beta: np.ndarray, eps: float = 1e-5) -> None:
-        self.params = [gamma, beta]
-        self.grads = [np.empty_like(gamma), np.empty_like(beta)]
-        self.param_names, self.penalized = ("gamma", "beta"), (False, False)
+        self.declare(Param("gamma", gamma, False), Param("beta", beta, False))
         self.eps = eps
         # no matrix product: flops stays 0 (elementwise work uses no BLAS threads)
-        self._xhat = self._out = self._dx = self._tmp = None
 
     def forward(self, a_prev, training: bool = False):
         """``gamma * x_hat + beta``, the input's shape, in the dtype of ``gamma``.
@@ -135,14 +132,12 @@ class LayerNorm(Layer):
         x, padded = _unpack(a_prev)
         c, dtype = gamma.shape[0], gamma.dtype
         _check_channels(x, c, "LayerNorm")
-        self._xhat = reuse(self._xhat, (x.size,), dtype)
-        xhat = self._xhat[: x.size].reshape(x.shape)
+        xhat = self.buffer("xhat", x.shape, dtype)
         np.subtract(x, x.mean(axis=-1, keepdims=True, dtype=dtype), out=xhat)
         var = np.einsum("...c,...c->...", xhat, xhat) / dtype.type(c)
         inv = np.reciprocal(np.sqrt(var + dtype.type(self.eps)))[..., None]   # 1 / sigma
         xhat *= inv
-        self._out = reuse(self._out, (x.size,), dtype)
-        out = self._out[: x.size].reshape(x.shape)
+        out = self.buffer("out", x.shape, dtype)
         np.multiply(xhat, gamma, out=out)
         out += beta
         if padded is not None:
@@ -166,10 +161,8 @@ class LayerNorm(Layer):
         np.sum(da2, axis=0, out=dbeta)
         if not need_input_grad:
             return None
-        self._dx = reuse(self._dx, (da.size,), gamma.dtype)
-        self._tmp = reuse(self._tmp, (da.size,), gamma.dtype)
-        dx = self._dx[: da.size].reshape(da.shape)
-        tmp = self._tmp[: da.size].reshape(da.shape)
+        dx = self.buffer("dx", da.shape, gamma.dtype)
+        tmp = self.buffer("tmp", da.shape, gamma.dtype)
         np.multiply(da, gamma, out=dx)                                        # dx_hat
         proj = np.einsum("...c,...c->...", dx, xhat)[..., None] / gamma.dtype.type(c)
         dx -= dx.mean(axis=-1, keepdims=True)
@@ -256,14 +249,11 @@ class BatchNorm(Layer):
 
     def __init__(self, gamma: np.ndarray, beta: np.ndarray, running_mean: np.ndarray,
                  running_var: np.ndarray, momentum: float = 0.1, eps: float = 1e-5) -> None:
-        self.params = [gamma, beta]
-        self.grads = [np.empty_like(gamma), np.empty_like(beta)]
-        self.param_names, self.penalized = ("gamma", "beta"), (False, False)
+        self.declare(Param("gamma", gamma, False), Param("beta", beta, False))
         self.state = [running_mean, running_var]
         self.state_names = ("running_mean", "running_var")
         self.momentum, self.eps = momentum, eps
         self.sample_weight = None
-        self._xhat = self._out = self._dx = None
 
     def forward(self, a_prev, training: bool = False):
         """``gamma * x_hat + beta``, the input's shape, in the dtype of ``gamma``.
@@ -277,8 +267,7 @@ class BatchNorm(Layer):
         c, dtype = gamma.shape[0], gamma.dtype
         _check_channels(x, c, "BatchNorm")
         x2 = x.reshape(-1, c)
-        self._xhat = reuse(self._xhat, (x.size,), dtype)
-        xhat = self._xhat[: x.size].reshape(-1, c)
+        xhat = self.buffer("xhat", (x.size // c, c), dtype)
         v = None   # the weight of each row, when the samples are weighted
         if training:
             v = self._row_weights(a_prev, x, padded)
@@ -308,8 +297,7 @@ class BatchNorm(Layer):
                 xhat[padded] = 0
         inv = np.reciprocal(np.sqrt(var + self.eps)).astype(dtype, copy=False)   # 1 / sigma
         xhat *= inv
-        self._out = reuse(self._out, (x.size,), dtype)
-        out = self._out[: x.size].reshape(-1, c)
+        out = self.buffer("out", (x.size // c, c), dtype)
         np.multiply(xhat, gamma, out=out)
         out += beta
         if padded is not None:
@@ -363,8 +351,7 @@ class BatchNorm(Layer):
         np.sum(da2, axis=0, out=dbeta)
         if not need_input_grad:
             return None
-        self._dx = reuse(self._dx, (da.size,), gamma.dtype)
-        dx = self._dx[: da.size].reshape(-1, c)
+        dx = self.buffer("dx", (da.size // c, c), gamma.dtype)
         scale = gamma * self._inv                                            # gamma / sigma
         if self._training:
             # dx = gamma / sigma (da - v (dbeta + x_hat dgamma) / n), v = 1 unweighted

@@ -32,8 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layers import Layer
-from .recurrent import _buffer
+from .layers import Layer, Param
 from .sequences import SequenceBatch, Sequences
 
 
@@ -73,10 +72,8 @@ class PositionalEncoding(Layer):
             raise ValueError(f"P must be a 2-D array (max_len, d); got shape {P.shape}.")
         self.kind = kind
         if P is not None:
-            self.params, self.grads = [P], [np.empty_like(P)]
-            self.param_names, self.penalized = ("P",), (False,)
+            self.declare(Param("P", P, False))
         self._table = np.empty((0, 0))
-        self._bufs: dict = {}
 
     def _positions(self, T: int, d: int, dtype) -> np.ndarray:
         """``PE[:T]`` (or ``P[:T]``) of shape (T, d), in ``dtype``."""
@@ -106,7 +103,7 @@ class PositionalEncoding(Layer):
             T_used = min(T, max_len)  # steps beyond max_len can only be padding
         else:
             T_used = T
-        out = _buffer(self._bufs, "out", (T, m, d), dtype)
+        out = self.buffer("out", (T, m, d), dtype)
         np.copyto(out, X)
         out[:T_used] += self._positions(T_used, d, dtype)[:, None, :]
         if not batch.full.all():
@@ -118,7 +115,7 @@ class PositionalEncoding(Layer):
         """``dX = da * mask``; learned: ``dP[t] = sum_i dX[t, i]``."""
         batch = self._batch
         T, m, d = batch.data.shape
-        dX = _buffer(self._bufs, "dX", (T, m, d), da.dtype)
+        dX = self.buffer("dX", (T, m, d), da.dtype)
         np.multiply(da, batch.mask[:, :, None], out=dX)
         if self.kind == "learned":
             dP = self.grads[0]
@@ -159,16 +156,14 @@ class ClassToken(Layer):
     def __init__(self, c: np.ndarray) -> None:
         if c.ndim != 1:
             raise ValueError(f"c must be a 1-D array (d,); got shape {c.shape}.")
-        self.params, self.grads = [c], [np.empty_like(c)]
-        self.param_names, self.penalized = ("c",), (False,)
-        self._bufs: dict = {}
+        self.declare(Param("c", c, False))
 
     def forward(self, a_prev, training: bool = False) -> SequenceBatch:
         """``[c, x_1 .. x_T]`` of shape (T + 1, m, d)."""
         c = self.params[0]
         batch = a_prev.pad(c.dtype) if isinstance(a_prev, Sequences) else a_prev
         T, m, d = batch.data.shape
-        out = _buffer(self._bufs, "out", (T + 1, m, d), c.dtype)
+        out = self.buffer("out", (T + 1, m, d), c.dtype)
         out[0] = c
         np.copyto(out[1:], batch.data)
         if not batch.full.all():
@@ -182,7 +177,7 @@ class ClassToken(Layer):
         if not need_input_grad:
             return None
         batch = self._batch
-        dX = _buffer(self._bufs, "dX", batch.data.shape, da.dtype)
+        dX = self.buffer("dX", batch.data.shape, da.dtype)
         np.multiply(da[1:], batch.mask[:, :, None], out=dX)
         return dX
 
@@ -199,15 +194,12 @@ class FirstStep(Layer):
     of length 0 has no step 0: its output and its gradient are 0).
     """
 
-    def __init__(self) -> None:
-        self._bufs: dict = {}
-
     def forward(self, a_prev: SequenceBatch, training: bool = False) -> np.ndarray:
         """``x[0]`` of shape (m, d): a view, or 0 for the sequences of length 0."""
         self._batch = a_prev
         if a_prev.full[0]:
             return a_prev.data[0]
-        out = _buffer(self._bufs, "out", a_prev.data.shape[1:], a_prev.data.dtype)
+        out = self.buffer("out", a_prev.data.shape[1:], a_prev.data.dtype)
         return np.multiply(a_prev.data[0], a_prev.mask[0][:, None], out=out)
 
     def backward(self, da: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
@@ -215,7 +207,7 @@ class FirstStep(Layer):
         if not need_input_grad:
             return None
         batch = self._batch
-        dX = _buffer(self._bufs, "dX", batch.data.shape, da.dtype)
+        dX = self.buffer("dX", batch.data.shape, da.dtype)
         dX[1:] = 0
         np.multiply(da, batch.mask[0][:, None], out=dX[0])
         return dX

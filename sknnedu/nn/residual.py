@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from .activations import ACTIVATIONS, DERIVATIVES, LEAKY_SLOPE, check_activation
-from .layers import Layer, reuse
+from .layers import Layer, Param
 from .sequences import SequenceBatch
 
 
@@ -121,10 +121,8 @@ class Join(Layer):
                                            what="activation of a residual Join")
         self.slope = slope
         if W is not None:
-            self.params, self.grads = [W], [np.empty_like(W)]
-            self.param_names, self.penalized = ("W",), (True,)
+            self.declare(Param("W", W, True))
             self.flops = float(W.shape[0] * W.shape[1])
-        self._out = self._skip = None
 
     def forward(self, a_prev, training: bool = False):
         """``g(F + P x)`` of ``F``'s shape; a :class:`SequenceBatch` for one, 0 at its
@@ -132,8 +130,7 @@ class Join(Layer):
         F, x = _data(a_prev), _data(self.fork.x)
         self._check(F, x)
         dtype = self.params[0].dtype if self.params else F.dtype
-        self._out = reuse(self._out, (F.size,), dtype)
-        out = self._out[: F.size].reshape(F.shape)
+        out = self.buffer("out", F.shape, dtype)
         if self.params:                                   # x W: one product over all rows
             W = self.params[0]
             self._x2 = x.reshape(-1, W.shape[0])
@@ -180,8 +177,7 @@ class Join(Layer):
         if not need_input_grad:
             return None
         x = _data(self.fork.x)
-        self._skip = reuse(self._skip, (x.size,), da.dtype)
-        skip = self._skip[: x.size].reshape(x.shape)
+        skip = self.buffer("skip", x.shape, da.dtype)
         if self.params:
             np.matmul(dz2, W.T, out=skip.reshape(-1, W.shape[0]))
         else:  # a copy: the branch may overwrite dz in place

@@ -36,8 +36,7 @@ import numpy as np
 
 from .activations import ACTIVATIONS, DERIVATIVES, LEAKY_SLOPE, check_activation
 from .initializers import RELU_FAMILY
-from .layers import Layer
-from .recurrent import _buffer
+from .layers import Layer, Param
 from .sequences import SequenceBatch, Sequences
 
 
@@ -117,14 +116,11 @@ class Conv1D(Layer):
             raise ValueError("W must be C-contiguous (it is reshaped and updated in place).")
         if int(dilation) != dilation or dilation < 1:
             raise ValueError(f"dilation must be an integer >= 1, got {dilation!r}.")
-        self.params = [W, b]
-        self.grads = [np.zeros_like(W), np.zeros_like(b)]
-        self.param_names, self.penalized = ("W", "b"), (True, False)
+        self.declare(Param("W", W, True), Param("b", b, False))
         self.dilation = int(dilation)
         self.activation = check_activation(activation, DERIVATIVES)
         self.slope = slope
         self.flops = float(k * c_in * c_out)
-        self._bufs: dict = {}
 
     def forward(self, a_prev, training: bool = False) -> SequenceBatch:
         """``a = g(cols W + b)``, ``(T, m, c_out)``, 0 at padded steps.
@@ -141,19 +137,19 @@ class Conv1D(Layer):
             raise ValueError(f"Conv1D expects {c_in} input channels; the batch has {X.shape[2]}.")
         pad = None if batch.full.all() else ~batch.mask    # (T, m): padded steps
         if pad is not None or X.dtype != W.dtype:  # padded steps read as 0, whatever they hold
-            x = _buffer(self._bufs, "x", X.shape, W.dtype)
+            x = self.buffer("x", X.shape, W.dtype)
             np.copyto(x, X, casting="same_kind")
             X = x
             if pad is not None:
                 X[pad] = 0
-        cols = _buffer(self._bufs, "cols", (T, m, k, c_in), W.dtype)
+        cols = self.buffer("cols", (T, m, k, c_in), W.dtype)
         for j, lo, hi, s in _shifts(k, self.dilation, T):
             block = cols[:, :, j]
             block[:lo] = 0
             block[lo:hi] = X[lo + s:hi + s]
             block[hi:] = 0
         cols = cols.reshape(T * m, k * c_in)
-        Z = _buffer(self._bufs, "out", (T, m, c_out), W.dtype)
+        Z = self.buffer("out", (T, m, c_out), W.dtype)
         np.matmul(cols, W.reshape(k * c_in, c_out), out=Z.reshape(T * m, c_out))
         Z += b
         A = ACTIVATIONS[self.activation](Z, self.slope)
@@ -178,7 +174,7 @@ class Conv1D(Layer):
         dW, db = self.grads
         A, pad = self._A, self._pad
         T, m, _ = A.shape
-        dZ = _buffer(self._bufs, "dZ", (T, m, c_out), W.dtype)
+        dZ = self.buffer("dZ", (T, m, c_out), W.dtype)
         np.copyto(dZ, da, casting="same_kind")
         if pad is not None:
             dZ[pad] = 0
@@ -188,10 +184,10 @@ class Conv1D(Layer):
         np.sum(dZ, axis=0, out=db)
         if not need_input_grad:
             return None
-        dcols = _buffer(self._bufs, "dcols", (T * m, k * c_in), W.dtype)
+        dcols = self.buffer("dcols", (T * m, k * c_in), W.dtype)
         np.matmul(dZ, W.reshape(k * c_in, c_out).T, out=dcols)
         dcols = dcols.reshape(T, m, k, c_in)
-        dX = _buffer(self._bufs, "dX", (T, m, c_in), W.dtype)
+        dX = self.buffer("dX", (T, m, c_in), W.dtype)
         dX[...] = 0
         for j, lo, hi, s in _shifts(k, self.dilation, T):
             dX[lo + s:hi + s] += dcols[lo:hi, :, j]
@@ -275,7 +271,6 @@ class GlobalPool(Layer):
             raise ValueError(f"GlobalPool mode must be 'avg' or 'max'; got {mode!r}.")
         self.mode = mode
         self.last_input = None
-        self._bufs: dict = {}
 
     @staticmethod
     def _steps(a_prev):
@@ -298,11 +293,11 @@ class GlobalPool(Layer):
         X, pad, lengths = self._steps(a_prev)
         S, m, c = X.shape
         if pad is not None:  # padded steps: 0 for the sum, -inf for the max
-            x = _buffer(self._bufs, "x", X.shape, X.dtype)
+            x = self.buffer("x", X.shape, X.dtype)
             np.copyto(x, X)
             x[pad] = 0 if self.mode == "avg" else -np.inf
             X = x
-        out = _buffer(self._bufs, "out", (m, c), X.dtype)
+        out = self.buffer("out", (m, c), X.dtype)
         self._empty = lengths == 0
         if self.mode == "avg":
             np.sum(X, axis=0, out=out)
@@ -326,10 +321,10 @@ class GlobalPool(Layer):
         S, m, c = self._shape
         images = not isinstance(self.last_input, SequenceBatch)
         if images:  # written through the (pixels, m, c) view of an (m, h, w, c) buffer
-            dx = _buffer(self._bufs, "dx", self.last_input.shape, da.dtype)
+            dx = self.buffer("dx", self.last_input.shape, da.dtype)
             dX = dx.reshape(m, S, c).transpose(1, 0, 2)
         else:
-            dx = dX = _buffer(self._bufs, "dx", (S, m, c), da.dtype)
+            dx = dX = self.buffer("dx", (S, m, c), da.dtype)
         if self.mode == "avg":
             np.divide(da[None], np.maximum(self._lengths, 1)[None, :, None].astype(da.dtype),
                       out=dX)

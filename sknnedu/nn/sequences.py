@@ -22,9 +22,11 @@ block. Plain numpy; nothing from scikit-learn.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
-from .layers import Layer
+from .layers import Layer, buffer
 
 
 class SequenceBatch:
@@ -93,7 +95,8 @@ class Sequences:
             self.steps = np.concatenate(data, axis=0)
             self.n_features, self.dtype = self.steps.shape[1], self.steps.dtype
         self.rows = None
-        self._buffer = None
+        #: padding buffers, shared with every row view of this data (see :meth:`pad`)
+        self._bufs: dict = {}
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -118,8 +121,10 @@ class Sequences:
         new.__dict__.update(self.__dict__)
         new.rows = rows if self.rows is None else self.rows[rows]
         new.lengths = self.lengths[rows]
-        new._buffer = None
         return new
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_bufs": {}}  # a copy shares no buffer
 
     def take(self, rows) -> Sequences:
         """The sequences of ``rows``, in that order."""
@@ -136,15 +141,15 @@ class Sequences:
     def pad(self, dtype=None) -> SequenceBatch:
         """All the sequences as one zero-padded time-major :class:`SequenceBatch`.
 
-        One vectorised copy into a buffer that the next call of the same or a smaller
-        size reuses, converted to ``dtype`` (default: the data's) on the way.
+        One vectorised copy, converted to ``dtype`` (default: the data's) on the way, into
+        a buffer that this data and all its row views share (one per dtype and thread):
+        the training loop's batches are views ``X[rows]``, so every batch of a fit pads
+        into the same memory. A padded batch is therefore valid until the next ``pad`` of
+        the same dtype on this data or any view of it, in the same thread.
         """
         dtype = np.dtype(self.dtype if dtype is None else dtype)
         n, T, f = self.shape
-        size = T * n * f
-        if self._buffer is None or self._buffer.size < size or self._buffer.dtype != dtype:
-            self._buffer = np.empty(size, dtype=dtype)
-        out = self._buffer[:size].reshape(T, n, f)
+        out = buffer(self._bufs, f"{dtype.str} {threading.get_ident()}", (T, n, f), dtype)
         if self.array is not None:  # equal lengths: one strided copy
             src = self.array if self.rows is None else self.array[self.rows]
             np.copyto(out, src.transpose(1, 0, 2), casting="unsafe")
@@ -177,16 +182,12 @@ class Standardize(Layer):
     def __init__(self, mean: np.ndarray, scale: np.ndarray) -> None:
         self.mean = mean
         self.inv_scale = (1.0 / scale).astype(scale.dtype)
-        self._buffer = None
 
     def forward(self, a_prev, training: bool = False) -> SequenceBatch:
         """The standardised batch, ``(T, m, f)``, in the dtype of ``mean``."""
         batch = a_prev.pad(self.mean.dtype) if isinstance(a_prev, Sequences) else a_prev
         data = batch.data
-        size = data.size
-        if self._buffer is None or self._buffer.size < size:
-            self._buffer = np.empty(size, dtype=self.mean.dtype)
-        out = self._buffer[:size].reshape(data.shape)
+        out = self.buffer("out", data.shape, self.mean.dtype)
         np.subtract(data, self.mean, out=out)
         out *= self.inv_scale
         return SequenceBatch(out, batch.lengths)
