@@ -8,7 +8,7 @@ and accuracy, or :class:`~sknnedu.NNRegressor`'s values, losses and R^2) plus th
 
 (:mod:`sknnedu.nn.conv_layers`, :mod:`sknnedu.nn.layers`). It implements these hooks of
 :class:`sknnedu.engine.BaseNetwork`, and knows nothing of the target: the output
-activation comes from the target's ``_loss_name()``, the targets from its ``_targets``.
+activation comes from the target's ``_output_loss()``, the targets from its ``_targets``.
 
 =========================== ============================================================
 hook                        what the conv body says
@@ -41,7 +41,6 @@ from .nn.conv_layers import Conv2D, Flatten, Pool2D
 from .nn.geometry import resolve_image_shape
 from .nn.initializers import INITIALIZERS, resolve_init
 from .nn.layers import Activation, Rescale
-from .nn.losses import OUTPUT_LOSSES
 from .nn.normalization import BatchNorm, init_norm, init_running
 from .nn.sequence_conv import GlobalPool
 
@@ -53,7 +52,7 @@ class _ConvBody:
 
     A mixin placed before a target (``class CNNRegressor(_ConvBody, NNRegressor)``):
     its hooks override the dense ones of the target's base, and call the target's
-    own (``_check_own_params``, ``_loss_name``, ``__sklearn_tags__``) through ``super()``.
+    own (``_check_own_params``, ``_output_loss``, ``__sklearn_tags__``) through ``super()``.
     """
 
     _param_attrs = ("conv_kernels_", "coefs_", "conv_intercepts_", "intercepts_")
@@ -215,7 +214,7 @@ class _ConvBody:
         layers = self._hidden_layers()
         self.hidden_activations_ = [act for _, act in layers]
         self.n_outputs_ = Y.shape[1]
-        self.out_activation_ = OUTPUT_LOSSES[self._loss_name()].activation
+        self.out_activation_ = self._output_loss().activation
         self._global_pooling = self.global_pooling
         last = plan[-1]["out_shape"] if plan else self.image_shape_
         flat = int(last[-1] if self.global_pooling else np.prod(last))
@@ -253,7 +252,7 @@ class _ConvBody:
 
     def _architecture(self):
         return (self._conv_specs(), self._hidden_layers(), self.padding, self.stride,
-                self.pooling, self.pool_size, OUTPUT_LOSSES[self._loss_name()].activation,
+                self.pooling, self.pool_size, self._output_loss().activation,
                 bool(self.batch_norm), self.global_pooling)
 
     def _fitted_architecture(self):

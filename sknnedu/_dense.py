@@ -13,7 +13,6 @@ from sklearn.utils.validation import validate_data
 from .engine import BaseNetwork
 from .nn.initializers import INITIALIZERS, resolve_init
 from .nn.layers import Activation, Dense, Dropout
-from .nn.losses import OUTPUT_LOSSES
 from .nn.normalization import BatchNorm, init_norm, init_running
 
 REGRESSION_LOSSES = ("squared_error", "poisson", "absolute_error", "huber")
@@ -46,7 +45,7 @@ class _DenseNetwork(BaseNetwork):
                                  dtype=(np.float64, np.float32), reset=False)
 
     def _architecture(self) -> tuple:
-        return (self._hidden_layers(), OUTPUT_LOSSES[self._loss_name()].activation,
+        return (self._hidden_layers(), self._output_loss().activation,
                 bool(self.batch_norm))
 
     def _fitted_architecture(self) -> tuple:
@@ -57,7 +56,7 @@ class _DenseNetwork(BaseNetwork):
         layers = self._hidden_layers()
         self.hidden_activations_ = [act for _, act in layers]
         self.n_outputs_ = Y.shape[1]
-        self.out_activation_ = OUTPUT_LOSSES[self._loss_name()].activation
+        self.out_activation_ = self._output_loss().activation
         units = [X.shape[1]] + [size for size, _ in layers] + [Y.shape[1]]
         self.n_layers_ = len(units)
         self.coefs_, self.intercepts_ = init_dense(

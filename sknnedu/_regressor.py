@@ -14,6 +14,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_is_fitted
 
 from ._dense import REGRESSION_LOSSES, _DenseNetwork
+from .nn.losses import OutputLoss, output_loss
 
 
 class NNRegressor(RegressorMixin, _DenseNetwork):
@@ -242,8 +243,10 @@ default='relu'
                    and np.isfinite(self.huber_delta) and self.huber_delta > 0,
                    "huber_delta", "a float > 0")
 
-    def _loss_name(self) -> str:
-        return self.loss
+    def _output_loss(self) -> OutputLoss:
+        """The loss ``loss`` with its identity (or, Poisson, exp) output, ``huber_delta``
+        bound into it."""
+        return output_loss(self.loss, self.huber_delta)
 
     def _target_dtype(self, y: np.ndarray) -> np.ndarray:
         """Validated y of a body that checks y itself: numbers (strings of numbers as float)."""

@@ -39,7 +39,6 @@ from ._dense import dense_head, init_dense
 from ._params import _integer, _real
 from ._warn import warn
 from .nn.embedding import Embedding, init_embedding
-from .nn.losses import OUTPUT_LOSSES
 from .nn.sequences import Standardize, step_moments
 from .sequence_input import validate_sequences, validate_token_ids
 
@@ -154,7 +153,7 @@ class _SequenceBody:
 
     def _architecture(self) -> tuple:
         return (self.embedding_dim, self._body_architecture(), self._hidden_layers(),
-                OUTPUT_LOSSES[self._loss_name()].activation)
+                self._output_loss().activation)
 
     def _fitted_architecture(self) -> tuple:
         embedding = getattr(self, "embeddings_", None)
@@ -180,7 +179,7 @@ class _SequenceBody:
         hidden = self._hidden_layers()
         self.hidden_activations_ = [act for _, act in hidden]
         self.n_outputs_ = Y.shape[1]
-        self.out_activation_ = OUTPUT_LOSSES[self._loss_name()].activation
+        self.out_activation_ = self._output_loss().activation
         units = [n_in] + [size for size, _ in hidden] + [Y.shape[1]]
         self.n_layers_ = n_body + len(units) + (self.embedding_dim is not None)
         self.coefs_, self.intercepts_ = init_dense(

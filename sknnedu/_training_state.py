@@ -245,7 +245,7 @@ def reference_loss(net, X, Y: np.ndarray, sample_weight: np.ndarray | None,
     if len(rows) == 0:
         return 0.0
     sw = None if sample_weight is None else sample_weight[rows]
-    loss = net.loss(Y[rows], net.predict(X[rows], chunk_size=batch_size), sw, net.huber_delta)
+    loss = net.loss(Y[rows], net.predict(X[rows], chunk_size=batch_size), sw)
     if net.alpha:
         penalty = 0.5 * net.alpha * sum(float(np.vdot(W, W)) for W in net.penalized)
         starts = np.arange(0, n, batch_size)

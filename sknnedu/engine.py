@@ -25,7 +25,7 @@ hook                      what it says                          implemented by
 ``_weigh``                sample weights times class weights    engine (none); NNClassifier
 ``_initialize_params``    how the fitted arrays start           dense, conv, sequence
 ``_build_layers``         the layers over them (references)     dense, conv, sequence
-``_loss_name``            output activation and loss            targets
+``_output_loss``          output activation and loss, bound     targets
 ``_architecture``         its layers as the parameters say      dense, conv, sequence
 ``_fitted_architecture``  ... and as the fitted arrays say      dense, conv, sequence
 ``_check_architecture``   refuse warm_start on another one      engine; conv (image_shape)
@@ -292,8 +292,7 @@ class BaseNetwork(ParameterChecks, BaseEstimator):
     def _network(self, *, training: bool = False, rng=None) -> Network:
         """The network over the fitted arrays (rebuilt when needed, never pickled)."""
         return Network(self._build_layers(dropout=self.dropout if training else 0.0, rng=rng),
-                       self._loss_name(), alpha=self.alpha,
-                       huber_delta=getattr(self, "huber_delta", 1.0))
+                       self._output_loss(), alpha=self.alpha)
 
     def _with_dropout(self, layers: list, hidden: int, dropout: float, rng) -> list:
         """Insert a Dropout layer after each of the first ``hidden`` of ``layers``."""
@@ -520,7 +519,7 @@ class BaseNetwork(ParameterChecks, BaseEstimator):
         P = net.predict(X_val, chunk_size=min(self._predict_chunk, batch_size))
         score = float(self._val_score(P, y_val, sw_val))
         self.validation_scores_.append(score)
-        self.validation_loss_curve_.append(net.loss(Y_val, P, sw_val, net.huber_delta))
+        self.validation_loss_curve_.append(net.loss(Y_val, P, sw_val))
         if self.verbose:
             print(f"Validation score: {score:f}")
         if score < self.best_validation_score_ + self.tol:

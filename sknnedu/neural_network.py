@@ -22,6 +22,7 @@ from ._dense import REGRESSION_LOSSES, _DenseNetwork, init_dense
 from ._regressor import NNRegressor
 from ._warn import warn
 from .engine import BaseNetwork
+from .nn.losses import OUTPUT_LOSSES, OutputLoss
 
 __all__ = ["NNClassifier", "NNRegressor", "init_dense", "REGRESSION_LOSSES"]
 
@@ -330,8 +331,10 @@ default='relu'
     def _check_own_params(self) -> None:
         check_class_weight(self.class_weight)
 
-    def _loss_name(self) -> str:
-        return "log_loss" if self._y_type == "multiclass" else "binary_log_loss"
+    def _output_loss(self) -> OutputLoss:
+        """Softmax with the log-loss for one label of several classes, sigmoids with the
+        binary log-loss for one or more yes/no labels."""
+        return OUTPUT_LOSSES["log_loss" if self._y_type == "multiclass" else "binary_log_loss"]
 
     def _target_dtype(self, y: np.ndarray) -> np.ndarray:
         """Validated y of a body that checks y itself: labels of any dtype, as they are."""

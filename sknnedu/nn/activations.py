@@ -32,6 +32,7 @@ numerically stable: ``sigmoid(1e5)`` is 1.0 without an overflow warning.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 from scipy.special import expit
@@ -153,6 +154,23 @@ DERIVATIVES: dict[str, Callable[..., None]] = {
 
 #: Activations a hidden layer of a network may use (those with a derivative).
 HIDDEN_ACTIVATIONS = tuple(DERIVATIVES)
+
+
+def bind(name: str, slope: float = LEAKY_SLOPE) -> tuple[ActivationFn, Callable | None]:
+    """``(g, g')`` of the activation ``name`` with its slope bound once, where a layer is built.
+
+    ``g(Z)`` maps in place; ``g'(A, delta)`` does ``delta *= g'(z)`` in place, written with
+    ``A = g(z)`` (None for an activation nothing trains through). Only ``'leakyrelu'``
+    reads gamma (``slope``), so the layer's forward and backward pass it on no call.
+
+    >>> g, g_prime = bind("leakyrelu", slope=0.1)
+    >>> g(np.array([-2.0, 3.0])).tolist()
+    [-0.2, 3.0]
+    """
+    g, g_prime = ACTIVATIONS[name], DERIVATIVES.get(name)
+    if name == "leakyrelu":
+        g, g_prime = partial(g, slope=slope), partial(g_prime, slope=slope)
+    return g, g_prime
 
 
 def activation(name: str, z: np.ndarray, slope: float = LEAKY_SLOPE) -> np.ndarray:

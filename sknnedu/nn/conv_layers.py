@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activations import ACTIVATIONS, DERIVATIVES, LEAKY_SLOPE, check_activation
+from .activations import DERIVATIVES, LEAKY_SLOPE, bind, check_activation
 from .geometry import conv_geometry, pair, pool_geometry
 from .im2col import col2im, im2col
 from .layers import Layer, Param
@@ -167,6 +167,7 @@ class Conv2D(Layer):
         self.padding = padding
         self.activation = check_activation(activation, DERIVATIVES)
         self.slope = slope
+        self.g, self.g_prime = bind(self.activation, slope)
         self._geometry: dict = {}  # (h, w) -> (pads, (oh, ow))
         self._bufs = _Buffers()
         self._cache: tuple | None = None
@@ -216,7 +217,7 @@ class Conv2D(Layer):
             im2col(xp[start:stop], (fh, fw), self.stride, (oh, ow), p[:, :depth])
             z = a[start:stop]
             np.matmul(p, weights, out=z.reshape(-1, k))  # Z = P W^T + b
-            ACTIVATIONS[self.activation](z, self.slope)
+            self.g(z)
 
         parts = n_parts(m)
         run_parts(m, parts, part)
@@ -260,7 +261,7 @@ class Conv2D(Layer):
 
         def part(start, stop, p):
             dz = da[start:stop]
-            DERIVATIVES[self.activation](a[start:stop], dz, self.slope)  # da is now dz
+            self.g_prime(a[start:stop], dz)  # da is now dz
             dZ = dz.reshape(-1, k)
             np.matmul(dZ.T, patches[start:stop].reshape(-1, depth + 1), out=dkbs[p])
             if not need_input_grad:

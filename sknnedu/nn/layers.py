@@ -55,7 +55,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .activations import ACTIVATIONS, DERIVATIVES, HIDDEN_ACTIVATIONS, LEAKY_SLOPE, check_activation
+from .activations import (
+    DERIVATIVES,
+    HIDDEN_ACTIVATIONS,
+    LEAKY_SLOPE,
+    bind,
+    check_activation,
+)
 
 
 class Param(NamedTuple):
@@ -147,6 +153,7 @@ class Dense(Layer):
         self.declare(Param("W", W, True), Param("b", b, False))
         self.activation = activation
         self.slope = slope
+        self.g, self.g_prime = bind(self.activation, slope)
         self.flops = float(W.shape[0] * W.shape[1])
 
     def forward(self, a_prev, training: bool = False) -> np.ndarray:
@@ -158,12 +165,12 @@ class Dense(Layer):
         else:  # scipy sparse input
             Z[...] = a_prev @ W
         Z += b
-        self.a_prev, self.a = a_prev, ACTIVATIONS[self.activation](Z, self.slope)
+        self.a_prev, self.a = a_prev, self.g(Z)
         return self.a
 
     def backward(self, da: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         """``dz = da * g'(z)`` (in place, written with ``a = g(z)``), then :meth:`backward_dz`."""
-        DERIVATIVES[self.activation](self.a, da, self.slope)
+        self.g_prime(self.a, da)
         return self.backward_dz(da, need_input_grad)
 
     def backward_dz(self, dz: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
@@ -258,6 +265,7 @@ class Activation(Layer):
     def __init__(self, activation: str, slope: float = LEAKY_SLOPE) -> None:
         self.activation = check_activation(activation, what="activation of an Activation layer")
         self.slope = slope
+        self.g, self.g_prime = bind(self.activation, slope)
         # elementwise: flops stays 0 (no matrix product, so no BLAS threads to decide)
 
     def forward(self, a_prev, training: bool = False):
@@ -270,7 +278,7 @@ class Activation(Layer):
             return a_prev
         out = self.buffer("out", x.shape, x.dtype)
         np.copyto(out, x)
-        ACTIVATIONS[self.activation](out, self.slope)
+        self.g(out)
         if self._padded is not None:
             out[self._padded] = 0
         self.a = out
@@ -284,7 +292,7 @@ class Activation(Layer):
             raise ValueError(
                 f"The activation {self.activation!r} has no derivative, so nothing can be "
                 f"trained through it; use one of {list(HIDDEN_ACTIVATIONS)}.")
-        DERIVATIVES[self.activation](self.a, da, self.slope)
+        self.g_prime(self.a, da)
         if self._padded is not None:
             da[self._padded] = 0
         return da

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from scipy.special import xlogy
@@ -111,18 +112,18 @@ def huber(Y: np.ndarray, P: np.ndarray, sample_weight: np.ndarray | None = None,
     return float(np.average(per.sum(axis=1), weights=sample_weight))
 
 
-def _residual(Y: np.ndarray, P: np.ndarray, out: np.ndarray, delta: float) -> np.ndarray:
+def _residual(Y: np.ndarray, P: np.ndarray, out: np.ndarray) -> np.ndarray:
     """dz = p - y (the canonical pairs)."""
     return np.subtract(P, Y, out=out)
 
 
-def _sign_residual(Y: np.ndarray, P: np.ndarray, out: np.ndarray, delta: float) -> np.ndarray:
+def _sign_residual(Y: np.ndarray, P: np.ndarray, out: np.ndarray) -> np.ndarray:
     """dz = sign(p - y) (absolute error; 0 at a perfect fit)."""
     return np.sign(np.subtract(P, Y, out=out), out=out)
 
 
 def _clipped_residual(Y: np.ndarray, P: np.ndarray, out: np.ndarray,
-                      delta: float) -> np.ndarray:
+                      delta: float = 1.0) -> np.ndarray:
     """dz = clip(p - y, -delta, delta) (Huber)."""
     return np.clip(np.subtract(P, Y, out=out), -delta, delta, out=out)
 
@@ -137,7 +138,7 @@ class OutputLoss:
         ``g[L]``, a key of :data:`sknnedu.nn.activations.ACTIVATIONS`.
     value : callable ``(Y, P, sample_weight) -> float``
         J as a weighted mean over the samples.
-    gradient : callable ``(Y, P, out, delta) -> out``
+    gradient : callable ``(Y, P, out) -> out``
         The per-sample ``dJ_i/dz[L]_i`` (before weighting and averaging), written into
         ``out`` of shape (m, n[L]).
     """
@@ -145,13 +146,10 @@ class OutputLoss:
     activation: str
     value: Callable[..., float]
     gradient: Callable[..., np.ndarray] = _residual
-    takes_delta: bool = False
 
-    def __call__(self, Y: np.ndarray, P: np.ndarray, sample_weight: np.ndarray | None = None,
-                 delta: float = 1.0) -> float:
-        """J of predictions P for targets Y (``delta``: Huber's threshold)."""
-        if self.takes_delta:
-            return self.value(Y, P, sample_weight, delta)
+    def __call__(self, Y: np.ndarray, P: np.ndarray,
+                 sample_weight: np.ndarray | None = None) -> float:
+        """J of predictions P for targets Y."""
         return self.value(Y, P, sample_weight)
 
 
@@ -162,5 +160,19 @@ OUTPUT_LOSSES: dict[str, OutputLoss] = {
     "squared_error": OutputLoss("identity", squared_error),
     "poisson": OutputLoss("exp", poisson),
     "absolute_error": OutputLoss("identity", absolute_error, _sign_residual),
-    "huber": OutputLoss("identity", huber, _clipped_residual, takes_delta=True),
+    "huber": OutputLoss("identity", huber, _clipped_residual),
 }
+
+
+def output_loss(name: str, huber_delta: float = 1.0) -> OutputLoss:
+    """The :class:`OutputLoss` ``name``, with Huber's threshold bound once where it is chosen.
+
+    >>> output_loss("huber", huber_delta=0.5)(np.zeros((1, 1)), np.full((1, 1), 2.0))
+    0.875
+    """
+    loss = OUTPUT_LOSSES[name]
+    if name != "huber" or huber_delta == 1.0:
+        return loss
+    delta = float(huber_delta)
+    return OutputLoss(loss.activation, partial(loss.value, delta=delta),
+                      partial(loss.gradient, delta=delta))

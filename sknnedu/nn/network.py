@@ -28,7 +28,7 @@ import numpy as np
 
 from .activations import ACTIVATIONS
 from .layers import Layer, buffer
-from .losses import OUTPUT_LOSSES
+from .losses import OutputLoss, output_loss
 
 
 class Network:
@@ -41,12 +41,13 @@ class Network:
         outputs ``z[L]``, the pre-activation of the output: the network applies
         ``g[L]``, the output activation of ``loss``, and starts the backward pass by
         handing that layer ``dz[L]`` from the loss.
-    loss : str
-        A key of :data:`sknnedu.nn.losses.OUTPUT_LOSSES`.
+    loss : str or OutputLoss
+        A key of :data:`sknnedu.nn.losses.OUTPUT_LOSSES`, or a loss built by
+        :func:`~sknnedu.nn.losses.output_loss`.
     alpha : float, default=0.0
         L2 penalty on every parameter that a layer declares penalised.
     huber_delta : float, default=1.0
-        Threshold of the ``'huber'`` loss.
+        Threshold of the ``'huber'`` loss named by a string, bound into it here.
 
     Attributes
     ----------
@@ -62,12 +63,11 @@ class Network:
         few whole-vector operations. None when the layers' dtypes differ.
     """
 
-    def __init__(self, layers: list[Layer], loss: str, *, alpha: float = 0.0,
+    def __init__(self, layers: list[Layer], loss: str | OutputLoss, *, alpha: float = 0.0,
                  huber_delta: float = 1.0) -> None:
         self.layers = layers
-        self.loss = OUTPUT_LOSSES[loss]
+        self.loss = output_loss(loss, huber_delta) if isinstance(loss, str) else loss
         self.alpha = float(alpha)
-        self.huber_delta = float(huber_delta)
         for layer in layers:
             check_layer(layer)
         slots = _slots(layers)
@@ -183,10 +183,9 @@ class Network:
         for layer in self._weighing:  # batch norm weighs its statistics as the loss does
             layer.sample_weight = sample_weight
         P = self.forward(X, training)
-        loss = self.loss(Y, P, sample_weight, self.huber_delta)
+        loss = self.loss(Y, P, sample_weight)
         dtype = P.dtype
-        dz = self.loss.gradient(Y, P, buffer(self._bufs, "dz", P.shape, dtype),
-                                self.huber_delta)
+        dz = self.loss.gradient(Y, P, buffer(self._bufs, "dz", P.shape, dtype))
         # dz[L] = w dJ_i/dz / sum(w); every dz[l] below inherits the 1 / sum(w)
         dz *= dtype.type(1.0 / sw_sum)
         if sample_weight is not None:

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activations import ACTIVATIONS, DERIVATIVES, LEAKY_SLOPE, check_activation
+from .activations import DERIVATIVES, LEAKY_SLOPE, bind, check_activation
 from .layers import Layer, Param
 from .sequences import SequenceBatch
 
@@ -120,6 +120,7 @@ class Join(Layer):
         self.activation = check_activation(activation, DERIVATIVES,
                                            what="activation of a residual Join")
         self.slope = slope
+        self.g, self.g_prime = bind(self.activation, slope)
         if W is not None:
             self.declare(Param("W", W, True))
             self.flops = float(W.shape[0] * W.shape[1])
@@ -138,7 +139,7 @@ class Join(Layer):
             out += F
         else:
             np.add(F, x, out=out)
-        ACTIVATIONS[self.activation](out, self.slope)
+        self.g(out)
         self._padded = None
         if isinstance(a_prev, SequenceBatch):
             if not a_prev.full.all():
@@ -167,7 +168,7 @@ class Join(Layer):
     def backward(self, da: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         """``dz = da * g'`` (in place, 0 at padded steps) into the branch; ``dz P^T`` to
         the fork; ``dW`` filled."""
-        DERIVATIVES[self.activation](self.a, da, self.slope)   # dz, written with a = g(z)
+        self.g_prime(self.a, da)   # dz, written with a = g(z)
         if self._padded is not None:
             da[self._padded] = 0
         if self.params:

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activations import ACTIVATIONS, DERIVATIVES, LEAKY_SLOPE, check_activation
+from .activations import DERIVATIVES, LEAKY_SLOPE, bind, check_activation
 from .initializers import RELU_FAMILY
 from .layers import Layer, Param
 from .sequences import SequenceBatch, Sequences
@@ -120,6 +120,7 @@ class Conv1D(Layer):
         self.dilation = int(dilation)
         self.activation = check_activation(activation, DERIVATIVES)
         self.slope = slope
+        self.g, self.g_prime = bind(self.activation, slope)
         self.flops = float(k * c_in * c_out)
 
     def forward(self, a_prev, training: bool = False) -> SequenceBatch:
@@ -152,7 +153,7 @@ class Conv1D(Layer):
         Z = self.buffer("out", (T, m, c_out), W.dtype)
         np.matmul(cols, W.reshape(k * c_in, c_out), out=Z.reshape(T * m, c_out))
         Z += b
-        A = ACTIVATIONS[self.activation](Z, self.slope)
+        A = self.g(Z)
         if pad is not None:
             A[pad] = 0
         self._cols, self._A, self._pad = cols, A, pad
@@ -178,7 +179,7 @@ class Conv1D(Layer):
         np.copyto(dZ, da, casting="same_kind")
         if pad is not None:
             dZ[pad] = 0
-        DERIVATIVES[self.activation](A, dZ, self.slope)
+        self.g_prime(A, dZ)
         dZ = dZ.reshape(T * m, c_out)
         np.matmul(self._cols.T, dZ, out=dW.reshape(k * c_in, c_out))
         np.sum(dZ, axis=0, out=db)

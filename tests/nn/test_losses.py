@@ -9,7 +9,7 @@ import pytest
 from sklearn import metrics
 
 from sknnedu.nn.activations import ACTIVATIONS
-from sknnedu.nn.losses import OUTPUT_LOSSES
+from sknnedu.nn.losses import OUTPUT_LOSSES, output_loss
 
 LOSSES = sorted(OUTPUT_LOSSES)
 DELTA = 0.7  # Huber's threshold, within the spread of the residuals below
@@ -74,7 +74,7 @@ def test_each_loss_is_its_formula(name, weighted):
     Z, Y, w = _case(name)
     P = _output(name, Z)
     w = w if weighted else None
-    got = OUTPUT_LOSSES[name](Y, P, w, delta=DELTA)
+    got = output_loss(name, huber_delta=DELTA)(Y, P, w)
     assert isinstance(got, float)
     assert got == pytest.approx(_loop_loss(name, Y, P, w), rel=1e-12)
 
@@ -115,18 +115,18 @@ def test_one_output_losses_agree_with_scikit_learns_metrics():
 def test_the_output_error_is_the_gradient_of_the_loss(name, weighted):
     """dJ/dz[L] = w_i g_i / sum(w), g the per-sample gradient, against centred differences
     of J(g[L](z)) at every entry of z (float64, relative error < 1e-6)."""
-    loss = OUTPUT_LOSSES[name]
+    loss = output_loss(name, huber_delta=DELTA)
     Z, Y, w = _case(name, seed=2)
     w = w if weighted else np.ones(len(Z))
-    g = loss.gradient(Y, _output(name, Z), np.empty_like(Z), DELTA)
+    g = loss.gradient(Y, _output(name, Z), np.empty_like(Z))
     analytic = w[:, None] * g / w.sum()
     numeric, h = np.zeros_like(Z), 1e-6
     for idx in np.ndindex(Z.shape):
         zp, zm = Z.copy(), Z.copy()
         zp[idx] += h
         zm[idx] -= h
-        numeric[idx] = (loss(Y, _output(name, zp), w, delta=DELTA)
-                        - loss(Y, _output(name, zm), w, delta=DELTA)) / (2 * h)
+        numeric[idx] = (loss(Y, _output(name, zp), w)
+                        - loss(Y, _output(name, zm), w)) / (2 * h)
     error = np.linalg.norm(analytic - numeric) / np.linalg.norm(analytic + numeric)
     assert error < 1e-6, error
 
@@ -136,17 +136,17 @@ def test_the_gradient_writes_into_out_and_keeps_its_dtype():
     P = np.array([[0.5, 1.0], [1.0, 0.0]], dtype=np.float32)
     for name in ("squared_error", "absolute_error", "huber"):
         out = np.full_like(P, np.nan)
-        got = OUTPUT_LOSSES[name].gradient(Y, P, out, 1.5)
+        got = output_loss(name, huber_delta=1.5).gradient(Y, P, out)
         assert got is out and got.dtype == np.float32
     np.testing.assert_array_equal(out, [[0.5, -1.5], [0.0, 1.5]])  # Huber: clip(r, -d, d)
     np.testing.assert_array_equal(
-        OUTPUT_LOSSES["absolute_error"].gradient(Y, P, np.empty_like(P), 1.0),
+        OUTPUT_LOSSES["absolute_error"].gradient(Y, P, np.empty_like(P)),
         [[1, -1], [0, 1]])  # sign(r), 0 at a perfect fit
 
 
 def test_huber_is_quadratic_within_delta_and_linear_beyond():
     r = np.array([[-3.0], [-0.5], [0.0], [0.25], [2.0]])
-    got = [OUTPUT_LOSSES["huber"](np.zeros((1, 1)), ri[None], delta=1.0) for ri in r]
+    got = [OUTPUT_LOSSES["huber"](np.zeros((1, 1)), ri[None]) for ri in r]
     np.testing.assert_allclose(got, [2.5, 0.125, 0.0, 0.03125, 1.5], rtol=1e-15)
     # the default delta is 1; the squared error agrees within it
     assert OUTPUT_LOSSES["huber"](np.zeros((1, 1)), r[1:2]) == OUTPUT_LOSSES["squared_error"](
