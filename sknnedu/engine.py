@@ -154,7 +154,7 @@ class BaseNetwork(ParameterChecks, BaseEstimator):
                     self._fit_lbfgs(data)
                 else:
                     self._fit_stochastic(data, incremental)
-                if not all(np.isfinite(w).all() for w in self._params()):
+                if not all(np.isfinite(w).all() for w in data.network.params):
                     self._diverged("the weights became non-finite", len(self.loss_curve_),
                                    non_finite=True)
             self._train_state = self._state.saved()  # builtins and arrays, for model files
@@ -413,7 +413,7 @@ class BaseNetwork(ParameterChecks, BaseEstimator):
         state, net = self._state, data.network
         batch_size = self._batch_size(data.X.shape[0])
         state.set_reference(reference_loss(net, data.X, data.Y, data.sample_weight, batch_size),
-                            max(float(np.abs(w).max(initial=0)) for w in self._params()))
+                            max(float(np.abs(w).max(initial=0)) for w in net.params))
         optimizer = self._make_optimizer(net.params, incremental)
         self.n_iter_ = 0
         try:
@@ -438,7 +438,7 @@ class BaseNetwork(ParameterChecks, BaseEstimator):
             if state.spiked():
                 self._warn_spike(data)
         if state.best_params is not None:
-            for a, b in zip(self._params(), state.best_params):
+            for a, b in zip(net.arrays, state.best_params):
                 a[...] = b
 
     def _epochs(self, data: Prepared, incremental: bool, optimizer, batch_size: int) -> None:
@@ -467,7 +467,7 @@ class BaseNetwork(ParameterChecks, BaseEstimator):
                     optimizer.update_params(net.params, net.grads)
                 self._end_epoch(net, total_loss / n, norms / n_batches, n)
                 if self._update_no_improvement_count(net, data.val, batch_size):
-                    state.best_params = [p.copy() for p in self._params()]
+                    state.best_params = [p.copy() for p in net.arrays]
                 optimizer.iteration_ends(self.t_)
                 if state.no_improvement_count > self.n_iter_no_change:
                     what = "Validation score" if self.early_stopping else "Training loss"
@@ -497,7 +497,7 @@ class BaseNetwork(ParameterChecks, BaseEstimator):
         if not all(np.isfinite(w).all() for w in net.params):
             self._diverged("the weights became non-finite", len(self.loss_curve_),
                            non_finite=True)
-        self._check_divergence()
+        self._check_divergence(net)
         if self.verbose:
             print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
 
@@ -570,10 +570,10 @@ class BaseNetwork(ParameterChecks, BaseEstimator):
              "(a standardised feature has mean 0 and standard deviation 1). Steps too large "
              f"for the scale of X can leave a poor model: {advice}.", ConvergenceWarning)
 
-    def _check_divergence(self) -> None:
+    def _check_divergence(self, net: Network) -> None:
         """After an epoch: stop a run whose loss or weights ran away (the rule is
         :mod:`sknnedu._training_state`'s; a falling loss is never divergence)."""
-        w_max = max(float(np.abs(w).max(initial=0)) for w in self._params())
+        w_max = max(float(np.abs(w).max(initial=0)) for w in net.params)
         what = self._state.judge(self.loss_, w_max, min(self.n_iter_no_change, 10))
         if what is not None:
             self._diverged(what, epoch=len(self.loss_curve_))

@@ -84,7 +84,7 @@ def test_the_reference_represents_the_whole_data():
     quiet(reg, "fit", X, y)
     net = reg._network()
     Y = y[:, None]
-    whole = net.loss(Y, net.predict(X), None, 1.0)
+    whole = net.loss(Y, net.predict(X), None)
     in_order = reference_loss(net, X[order], Y[order], None, 200)
     assert in_order == pytest.approx(whole, rel=0.05)
 
@@ -117,7 +117,7 @@ def test_the_reference_is_on_the_footing_of_the_epoch_loss():
     Y = (y[:, None] == np.arange(10)).astype(float)
     ref = reference_loss(clf._network(), X, Y, None, 200)
     assert ref == pytest.approx(clf.loss_, rel=1e-6)
-    assert ref > 3 * clf._network().loss(Y, clf._network().predict(X), None, 1.0) + 1
+    assert ref > 3 * clf._network().loss(Y, clf._network().predict(X), None) + 1
 
 
 # ------------------------------------------------------------------ the rule, directly

@@ -51,6 +51,8 @@ class Network:
 
     Attributes
     ----------
+    arrays : list of ndarray
+        ``params``, then every layer's ``state``: all the fitted arrays the layers hold.
     params, grads : lists of ndarray
         Every parameter of every layer and its gradient, in one fixed order (what the
         optimisers and :func:`pack` see): first the penalised ones, layer by layer, then
@@ -76,6 +78,9 @@ class Network:
         self.grads = [layer.grads[i] for layer, i in slots]
         self.penalized = [layer.params[i] for layer, i in slots if layer.penalized[i]]
         self.penalized_grads = [layer.grads[i] for layer, i in slots if layer.penalized[i]]
+        #: every fitted array the layers hold: params, then the layers' state (batch
+        #: norm's running statistics), what early stopping keeps of its best epoch
+        self.arrays = self.params + [a for layer in layers for a in layer.state]
         #: per learning layer, the gradients whose norm gradient_norms_ reports
         self._norm_groups = [
             [g for g, p in zip(layer.grads, layer.penalized) if p] or list(layer.grads)

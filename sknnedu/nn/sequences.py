@@ -95,12 +95,12 @@ class Sequences:
             self.steps = np.concatenate(data, axis=0)
             self.n_features, self.dtype = self.steps.shape[1], self.steps.dtype
         self.rows = None
+        self.shape = self._shape()
         #: padding buffers, shared with every row view of this data (see :meth:`pad`)
         self._bufs: dict = {}
 
-    @property
-    def shape(self) -> tuple[int, int, int]:
-        """``(n, T_max, f)``."""
+    def _shape(self) -> tuple[int, int, int]:
+        """``(n, T_max, f)``, kept as ``shape``."""
         return (len(self.lengths), int(self.lengths.max(initial=0)), self.n_features)
 
     def __len__(self) -> int:
@@ -121,6 +121,7 @@ class Sequences:
         new.__dict__.update(self.__dict__)
         new.rows = rows if self.rows is None else self.rows[rows]
         new.lengths = self.lengths[rows]
+        new.shape = new._shape()
         return new
 
     def __getstate__(self) -> dict:
