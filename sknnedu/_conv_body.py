@@ -197,7 +197,7 @@ class _ConvBody:
     def _initialize_params(self, X, Y, rng, sample_weight=None) -> None:
         """``input_scale_``; kernels ``K`` of shape (k, fh, fw, c) and biases (k,) per conv
         layer; ``W[l]``, ``b[l]`` of the dense head, whose output width is Y's."""
-        dtype = self._float_dtype(X)  # uint8 images train in float64, batch by batch
+        dtype = Y.dtype  # the weights', by _float_dtype: uint8 images train in float64
         self.input_scale_ = input_scale(X, sample_weight, dtype)
         plan = self._geometry()
         self._conv_settings = (self.padding, self.stride, self.pooling, self.pool_size)

@@ -62,40 +62,47 @@ def check_sample_weight(sample_weight, n: int) -> np.ndarray | None:
     return sample_weight
 
 
+def size_pairs(spec, name: str, pair: str, default: str, check_kind,
+               example: str) -> list[tuple[int, str]]:
+    """A layer-size parameter as ``(size, kind)`` pairs, validated: the one parser of
+    ``hidden_layer_sizes`` (kind: activation) and ``recurrent_layers`` (kind: cell).
+
+    ``spec`` is an int or a sequence of ints and ``(size, kind)`` pairs; an int entry
+    takes ``default`` as its kind, and ``check_kind(kind, i)`` raises for a bad one.
+    ``pair`` names the pair in messages (``"(size, activation)"``), ``example`` shows one.
+    """
+    entries = [spec] if _integer(spec) else spec
+    if isinstance(spec, str) or not hasattr(entries, "__iter__"):
+        raise ValueError(f"{name} must be an int or a sequence of ints and {pair} pairs; "
+                         f"got {spec!r}.")
+    pairs = []
+    for i, entry in enumerate(entries):
+        if _integer(entry):
+            size, kind = entry, default
+        elif (isinstance(entry, (tuple, list)) and len(entry) == 2 and _integer(entry[0])
+              and isinstance(entry[1], str)):
+            size, kind = entry
+            check_kind(kind, i)
+        else:
+            raise ValueError(f"{name}[{i}] must be an int or a {pair} pair such as "
+                             f"{example}; got {entry!r}.")
+        if size <= 0:
+            raise ValueError(f"{name} must be > 0; got {size} at position {i} of {spec!r}.")
+        pairs.append((int(size), kind))
+    return pairs
+
+
 class ParameterChecks:
     """Checks of the parameters that every network estimator has (a base class)."""
 
     def _hidden_layers(self) -> list[tuple[int, str]]:
         """hidden_layer_sizes as a list of ``(size, activation)`` pairs, validated."""
         self._check_activation(self.activation, "activation")
-        sizes = self.hidden_layer_sizes
-        if _integer(sizes):
-            sizes = [sizes]
-        elif isinstance(sizes, str) or not hasattr(sizes, "__iter__"):
-            raise ValueError(
-                "hidden_layer_sizes must be an int or a sequence of ints and "
-                f"(size, activation) pairs; got {sizes!r}."
-            )
-        layers = []
-        for i, entry in enumerate(sizes):
-            if _integer(entry):
-                size, act = entry, self.activation
-            elif (isinstance(entry, (tuple, list)) and len(entry) == 2
-                  and _integer(entry[0]) and isinstance(entry[1], str)):
-                size, act = entry
-                self._check_activation(act, f"activation of hidden layer {i}")
-            else:
-                raise ValueError(
-                    f"hidden_layer_sizes[{i}] must be an int or a (size, activation) pair "
-                    f"such as (24, 'relu'); got {entry!r}."
-                )
-            if size <= 0:
-                raise ValueError(
-                    f"hidden_layer_sizes must be > 0; got {size} at position {i} "
-                    f"of {self.hidden_layer_sizes!r}."
-                )
-            layers.append((int(size), act))
-        return layers
+        return size_pairs(self.hidden_layer_sizes, "hidden_layer_sizes", "(size, activation)",
+                          self.activation,
+                          lambda act, i: self._check_activation(act, f"activation of hidden "
+                                                                     f"layer {i}"),
+                          "(24, 'relu')")
 
     @staticmethod
     def _check_activation(name, what: str) -> None:

@@ -163,7 +163,7 @@ class _SequenceBody:
                 self.out_activation_)
 
     def _initialize_params(self, X, Y, rng, sample_weight=None) -> None:
-        dtype = self._float_dtype(X)
+        dtype = Y.dtype  # the weights' dtype, chosen for X by _float_dtype
         n_in = X.n_features
         for name in ("embeddings_", "vocabulary_size_", "input_mean_", "input_scale_"):
             vars(self).pop(name, None)

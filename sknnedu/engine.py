@@ -167,7 +167,7 @@ class BaseNetwork(ParameterChecks, BaseEstimator):
             raise
 
     def _first_pass(self, incremental: bool) -> bool:
-        return not hasattr(self, self._param_attrs[0]) or (
+        return not hasattr(self, "coefs_") or (  # every network ends in the dense head
             not self.warm_start and not incremental)
 
     def _prepare(self, X, y, sample_weight, incremental: bool = False,

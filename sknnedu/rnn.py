@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._params import _integer
+from ._params import size_pairs
 from ._sequence import _SequenceBody, set_params
 from .neural_network import NNClassifier, NNRegressor
 from .nn.recurrent import GATES, Readout, Recurrent, init_recurrent
@@ -33,26 +33,13 @@ class _RecurrentBody(_SequenceBody):
         """recurrent_layers as ``(units, cell)`` pairs, validated."""
         if self.cell not in CELLS:
             raise ValueError(f"cell must be one of {list(CELLS)}; got {self.cell!r}.")
-        spec = self.recurrent_layers
-        if _integer(spec):
-            spec = [spec]
-        elif isinstance(spec, str) or not hasattr(spec, "__iter__"):
-            raise ValueError("recurrent_layers must be an int or a sequence of ints and "
-                             f"(units, cell) pairs; got {spec!r}.")
-        layers = []
-        for i, entry in enumerate(spec):
-            if _integer(entry):
-                units, cell = entry, self.cell
-            elif (isinstance(entry, (tuple, list)) and len(entry) == 2 and _integer(entry[0])
-                  and entry[1] in CELLS):
-                units, cell = entry
-            else:
-                raise ValueError(
-                    f"recurrent_layers[{i}] must be an int or a (units, cell) pair with cell "
-                    f"in {list(CELLS)}, such as (32, 'gru'); got {entry!r}.")
-            if units <= 0:
-                raise ValueError(f"recurrent_layers must be > 0; got {units} at position {i}.")
-            layers.append((int(units), cell))
+        def check_cell(cell, i):
+            if cell not in CELLS:
+                raise ValueError(f"recurrent_layers[{i}] has the cell {cell!r}; expected one "
+                                 f"of {list(CELLS)}, such as (32, 'gru').")
+
+        layers = size_pairs(self.recurrent_layers, "recurrent_layers", "(units, cell)",
+                            self.cell, check_cell, "(32, 'gru')")
         if not layers:
             raise ValueError("recurrent_layers must name at least one recurrent layer.")
         return layers
