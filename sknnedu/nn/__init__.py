@@ -4,7 +4,8 @@
 2. :mod:`~sknnedu.nn.initializers`: how ``W[l]`` and ``b[l]`` start.
 3. :mod:`~sknnedu.nn.losses`: ``J(y, y_hat)`` and the output error ``dz[L]``.
 4. :mod:`~sknnedu.nn.optimizers`: SGD, momentum, RMSProp and Adam steps.
-5. :mod:`~sknnedu.nn.layers`: the layer protocol (the contract every layer keeps),
+5. :mod:`~sknnedu.nn.layers`: the layer protocol (the contract every layer keeps: its
+   parameters declared once as ``Param`` records, its buffers reused between batches),
    ``Dense``, ``Dropout``, ``Activation`` and ``Rescale``: forward with backward right
    below.
 6. :mod:`~sknnedu.nn.normalization` and :mod:`~sknnedu.nn.residual`: what lets a deep
@@ -16,7 +17,8 @@
    :mod:`~sknnedu.nn.pooling` and :mod:`~sknnedu.nn.convolution`.
 8. :mod:`~sknnedu.nn.conv_layers`: ``Conv2D``, ``Pool2D`` and ``Flatten`` on that protocol.
 9. :mod:`~sknnedu.nn.sequences` and :mod:`~sknnedu.nn.recurrent`: ragged sequences as one
-   padded, masked batch, and recurrent layers with backpropagation through time.
+   padded, masked batch, and recurrent layers with backpropagation through time: each
+   cell a ``step`` with its ``step_backward`` (``CELLS``), the layer the loop over time.
 10. :mod:`~sknnedu.nn.sequence_conv`: 1-D convolution along time over that batch, and
     global pooling over each sequence's valid steps (with class activation maps).
 11. :mod:`~sknnedu.nn.embedding`: token ids to learned vectors, ``a_t = E[x_t]``, whose
