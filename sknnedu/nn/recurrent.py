@@ -341,15 +341,16 @@ class Recurrent(Layer):
         X = batch.data
         T, m, f = X.shape
         h, dtype, cell = self.units, W_x.dtype, CELLS[self.cell]
-        # the input projection of every step at once: (T m, f) (f, G h), then + b
         Z = self.buffer(f"Z{d}", (T, m, W_x.shape[1]), dtype)
-        np.matmul(X.reshape(T * m, f), W_x, out=Z.reshape(T * m, -1))
-        Z += b
+        H = self.buffer(f"H{d}", (T, m, h), dtype)
         kept = {k: Z if k == "gates" else self.buffer(f"{k}{d}", (T, m, h), dtype)
                 for k in cell.keeps}
-        cache = _DirectionCache(Z, self.buffer(f"H{d}", (T, m, h), dtype), **kept)
-        H, C = cache.H, cache.C
         tmp = self.buffer("tmp", (m, W_x.shape[1]), dtype)
+        # the input projection of every step at once: (T m, f) (f, G h), then + b
+        np.matmul(X.reshape(T * m, f), W_x, out=Z.reshape(T * m, -1))
+        Z += b
+        cache = _DirectionCache(Z, H, **kept)
+        C = cache.C
         padded = ~batch.mask[:, :, None]   # (T, m, 1): rows whose step t is padding
         full, step = batch.full, cell.step
         h_prev = c_prev = np.zeros((m, h), dtype=dtype)
@@ -374,10 +375,13 @@ class Recurrent(Layer):
         T, m, f = X.shape
         h = self.units
         dX = self.buffer("dX", (T, m, f), X.dtype) if need_input_grad else None
+        dZs = [self.buffer(f"dZ{d}", cache.Z.shape, self.params[0].dtype)
+               for d, cache in enumerate(self._caches)]
         for d, cache in enumerate(self._caches):
             W_x, W_h, _ = self.params[3 * d: 3 * d + 3]
             dW_x, dW_h, db = self.grads[3 * d: 3 * d + 3]
-            dZ = self._direction_backward(d, cache, batch, W_h, da[:, :, d * h:(d + 1) * h])
+            dZ = self._direction_backward(d, cache, batch, W_h, da[:, :, d * h:(d + 1) * h],
+                                          dZs[d])
             dZ2 = dZ.reshape(T * m, -1)
             # shared weights: every step's gradient, summed by one product each
             np.matmul(X.reshape(T * m, f).T, dZ2, out=dW_x)
@@ -409,8 +413,9 @@ class Recurrent(Layer):
             np.matmul(prev.T, grads, out=dW_h)
 
     def _direction_backward(self, d: int, cache: _DirectionCache, batch: SequenceBatch, W_h,
-                            dH: np.ndarray) -> np.ndarray:
-        """``dZ[t]``, the gradient of every step's pre-activations, from the last step back.
+                            dH: np.ndarray, dZ: np.ndarray) -> np.ndarray:
+        """``dZ[t]``, the gradient of every step's pre-activations, from the last step back,
+        into ``dZ`` (T, m, G h).
 
         The cell's step backward sees the valid rows only (``dh``, ``dc`` times the mask);
         a padded row's ``h_t = h_{t-1}`` hands ``dh`` (``dc``) on to step ``t - 1`` whole.
@@ -418,7 +423,6 @@ class Recurrent(Layer):
         T, m, _ = dH.shape
         h, dtype = self.units, W_h.dtype
         H, C = cache.H, cache.C
-        dZ = self.buffer(f"dZ{d}", cache.Z.shape, dtype)
         dh = np.zeros((m, h), dtype=dtype)   # dJ/dh_t from the steps after t
         dc = np.zeros((m, h), dtype=dtype) if C is not None else None
         zeros = np.zeros((m, h), dtype=dtype)

@@ -185,13 +185,21 @@ class Standardize(Layer):
         self.inv_scale = (1.0 / scale).astype(scale.dtype)
 
     def forward(self, a_prev, training: bool = False) -> SequenceBatch:
-        """The standardised batch, ``(T, m, f)``, in the dtype of ``mean``."""
-        batch = a_prev.pad(self.mean.dtype) if isinstance(a_prev, Sequences) else a_prev
-        data = batch.data
-        out = self.buffer("out", data.shape, self.mean.dtype)
-        np.subtract(data, self.mean, out=out)
+        """The standardised batch, ``(T, m, f)``, in the dtype of ``mean``.
+
+        Sequences are padded once, straight into the dtype of ``mean``, and standardised
+        in place in that padded batch, which is this call's own; a batch handed in
+        already padded is left as it is, the result going to a buffer of this layer's.
+        """
+        if isinstance(a_prev, Sequences):
+            batch = a_prev.pad(self.mean.dtype)
+            out = batch.data
+        else:
+            batch = a_prev
+            out = self.buffer("out", batch.data.shape, self.mean.dtype)
+        np.subtract(batch.data, self.mean, out=out)
         out *= self.inv_scale
-        return SequenceBatch(out, batch.lengths)
+        return batch if out is batch.data else SequenceBatch(out, batch.lengths)
 
     def backward(self, da: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         """``da / s`` (never needed in training: the input does not learn)."""
