@@ -15,12 +15,21 @@ tracing starts (only ``fit`` is traced), in the main thread.
     python benchmarks/walk_fit.py            # both counts and the walk
     python benchmarks/walk_fit.py --files    # and the files visited, with their counts
     python benchmarks/walk_fit.py --no-comprehensions
+    python benchmarks/walk_fit.py --peeks    # a leaf helper's call is a peek, not two changes
 
 Python 3.11 runs every comprehension and generator expression as a function of its own
 (``<listcomp>``, ``<genexpr>``), so each is a 'call' too, and shows the walk coming back
 to the file that holds it; 3.12 inlines list, dict and set comprehensions (PEP 709).
 ``--no-comprehensions`` leaves those frames out, for a count that does not depend on the
 version.
+
+``--peeks`` counts as a reader who reads a helper's name, or glances at it, and reads on:
+a call to a small *leaf* (a function that, with whatever it calls, holds at most
+:data:`PEEK_LINES` lines of code and stays in its own file, such as ``Layer.buffer``,
+``SequenceBatch.__init__`` or an activation) from a function in another file is left
+out of the walk, with the calls it makes,, so that it costs no change of file
+there and back. Every other call counts as before. Both counts are reported by the
+closing notes; the default one is the strict one.
 """
 
 from __future__ import annotations
@@ -48,13 +57,45 @@ def ragged_data(seed: int = 0):
     return X, y
 
 
-def trace_fit(X, y, comprehensions: bool = True) -> list[tuple[str, str]]:
+#: a peek is a call of a helper of at most this many lines of code, with what it calls
+PEEK_LINES = 8
+
+
+def _lines(code) -> int:
+    """Lines of a function that hold code (its ``def`` line and docstring not counted)."""
+    lines = {line for _, _, line in code.co_lines() if line is not None}
+    lines.discard(code.co_firstlineno)
+    doc = code.co_consts[:1] and isinstance(code.co_consts[0], str)
+    return len(lines) - bool(doc)
+
+
+def _small(codes: set) -> bool:
+    """Whether the functions a call ran have :data:`PEEK_LINES` lines of code or fewer in
+    all: a helper read at a glance."""
+    return sum(_lines(code) for code in codes) <= PEEK_LINES
+
+
+def trace_fit(X, y, comprehensions: bool = True,
+              peeks: bool = False) -> list[tuple[str, str]]:
     """``(file, function)`` of every call into sknnedu during one ``fit``, in order."""
     estimator = RNNClassifier(max_iter=1, random_state=0)
     calls: list[tuple[str, str]] = []
     files: dict[str, str | None] = {}
+    # per open sknnedu frame: [file, index in calls, leaf so far, frame, codes it ran]
+    stack: list[list] = []
 
     def profile(frame, event, arg):
+        if event == "return" and peeks and stack and stack[-1][3] is frame:
+            file, index, leaf, _, codes = stack.pop()
+            caller = stack[-1][0] if stack else None
+            if stack:
+                stack[-1][4] |= codes
+            if leaf and caller is not None and caller != file and _small(codes):
+                calls[index:] = [None] * (len(calls) - index)  # a peek, with its calls:
+                # the reader stays in the caller's file
+            if not leaf and stack:
+                stack[-1][2] = False  # its calls left its file: so do the caller's
+            return
         if event != "call" or (not comprehensions
                                 and frame.f_code.co_name in COMPREHENSIONS):
             return
@@ -65,6 +106,9 @@ def trace_fit(X, y, comprehensions: bool = True) -> list[tuple[str, str]]:
             relative = files[filename] = (str(path.relative_to(PACKAGE))
                                           if path.is_relative_to(PACKAGE) else None)
         if relative is not None:
+            if stack and stack[-1][0] != relative:
+                stack[-1][2] = False  # the caller calls into another file: not a leaf
+            stack.append([relative, len(calls), True, frame, {frame.f_code}])
             calls.append((relative, frame.f_code.co_name))
 
     with warnings.catch_warnings():
@@ -74,7 +118,7 @@ def trace_fit(X, y, comprehensions: bool = True) -> list[tuple[str, str]]:
             estimator.fit(X, y)
         finally:
             sys.setprofile(None)
-    return calls
+    return [c for c in calls if c is not None]
 
 
 def walk(calls: list[tuple[str, str]]) -> tuple[list[str], int | None]:
@@ -96,7 +140,8 @@ def main(argv: list[str]) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         RNNClassifier(max_iter=1, random_state=0).fit(X, y)  # warm-up: imports, caches
-    calls = trace_fit(X, y, comprehensions="--no-comprehensions" not in argv)
+    calls = trace_fit(X, y, comprehensions="--no-comprehensions" not in argv,
+                      peeks="--peeks" in argv)
     entries, first_batch = walk(calls)
     print(f"calls into sknnedu: {len(calls)}, in {len({f for f, _ in calls})} files")
     if first_batch is None:
