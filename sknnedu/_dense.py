@@ -12,7 +12,7 @@ from sklearn.utils.validation import validate_data
 
 from .engine import BaseNetwork
 from .nn.initializers import INITIALIZERS, resolve_init
-from .nn.layers import Activation, Dense, Dropout
+from .nn.layers import Activation, Dense, dropout_layers
 from .nn.normalization import BatchNorm, init_norm, init_running
 
 REGRESSION_LOSSES = ("squared_error", "poisson", "absolute_error", "huber")
@@ -109,7 +109,7 @@ def dense_head(coefs: list[np.ndarray], intercepts: list[np.ndarray],
     :class:`~sknnedu.nn.layers.Activation`.
     """
     acts = list(hidden_activations) + ["identity"]  # g[L] is the network's
-    out = [Dropout(dropout, rng)] if dropout and on_input else []
+    out = dropout_layers(dropout, rng) if on_input else []
     for i, (W, b, act) in enumerate(zip(coefs, intercepts, acts)):
         hidden = i < len(hidden_activations)
         if hidden and norms:
@@ -117,6 +117,6 @@ def dense_head(coefs: list[np.ndarray], intercepts: list[np.ndarray],
                     Activation(act, slope)]
         else:
             out.append(Dense(W, b, act, slope))
-        if hidden and dropout:
-            out.append(Dropout(dropout, rng))
+        if hidden:
+            out += dropout_layers(dropout, rng)
     return out

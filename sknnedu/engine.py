@@ -43,7 +43,7 @@ hook                      what it says                          implemented by
 ========================= ===================================== ==============================
 
 The engine offers the estimators ``_forward`` (``a[L]`` for validated X, in chunks, with
-a clear error on overflow; called by ``predict``), ``_network``, ``_with_dropout`` and
+a clear error on overflow; called by ``predict``), ``_network`` and
 ``_need`` (a parameter check that names the parameter).
 
 One call of ``fit`` or ``partial_fit`` runs :meth:`BaseNetwork._prepare` (check, validate,
@@ -88,7 +88,6 @@ from ._training_state import (
 )
 from ._warn import warn
 from .nn import threads
-from .nn.layers import Dropout
 from .nn.network import Network, batches, pack, row_chunks, unpack
 from .nn.optimizers import OPTIMIZERS
 
@@ -293,17 +292,6 @@ class BaseNetwork(ParameterChecks, BaseEstimator):
         """The network over the fitted arrays (rebuilt when needed, never pickled)."""
         return Network(self._build_layers(dropout=self.dropout if training else 0.0, rng=rng),
                        self._output_loss(), alpha=self.alpha)
-
-    def _with_dropout(self, layers: list, hidden: int, dropout: float, rng) -> list:
-        """Insert a Dropout layer after each of the first ``hidden`` of ``layers``."""
-        if not dropout:
-            return layers
-        out = []
-        for i, layer in enumerate(layers):
-            out.append(layer)
-            if i < hidden:
-                out.append(Dropout(dropout, rng))
-        return out
 
     def _split_validation(self, X, Y, y, sample_weight, rng):
         """Hold out ``validation_fraction`` of the samples (see :meth:`_stratify`): each

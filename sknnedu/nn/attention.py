@@ -65,7 +65,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layers import Dropout, Layer, Param, buffer
+from .layers import Layer, Param, buffer, dropout_layers
 from .normalization import LayerNorm
 from .residual import Fork, Join
 from .sequence_conv import Conv1D
@@ -437,13 +437,10 @@ def encoder_layer(params, n_heads: int, norm_first: bool = False, activation: st
                          f"{list(ENCODER_PARAMS)}; got {len(params)}.")
     W_qkv, b_qkv, W_o, b_o, W_1, b_1, W_2, b_2, gamma_1, beta_1, gamma_2, beta_2 = params
 
-    def drop() -> list[Layer]:
-        return [Dropout(dropout, rng)] if dropout > 0 else []
-
     attention = [MultiHeadSelfAttention(W_qkv, b_qkv, W_o, b_o, n_heads, causal=causal,
-                                        dropout=dropout, rng=rng), *drop()]
-    feed_forward = [Conv1D(W_1, b_1, activation=activation), *drop(),
-                    Conv1D(W_2, b_2), *drop()]
+                                        dropout=dropout, rng=rng), *dropout_layers(dropout, rng)]
+    feed_forward = [Conv1D(W_1, b_1, activation=activation), *dropout_layers(dropout, rng),
+                    Conv1D(W_2, b_2), *dropout_layers(dropout, rng)]
     norm_1, norm_2 = LayerNorm(gamma_1, beta_1, eps), LayerNorm(gamma_2, beta_2, eps)
     fork_1, fork_2 = Fork(), Fork()
     if norm_first:

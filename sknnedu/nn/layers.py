@@ -298,6 +298,12 @@ class Activation(Layer):
         return da
 
 
+def dropout_layers(p: float, rng: np.random.Generator | None) -> list[Layer]:
+    """Where a network builder inserts dropout: ``[Dropout(p, rng)]``, or ``[]`` for
+    ``p = 0`` (no layer at all, so that a network without dropout has none to pass)."""
+    return [Dropout(p, rng)] if p else []
+
+
 def _sequence_data(a_prev) -> tuple:
     """``(batch, data)``: the :class:`~sknnedu.nn.sequences.SequenceBatch` and its data, or
     ``(None, a_prev)`` for an array. Imported here, not at the top: sequences imports
