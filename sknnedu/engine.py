@@ -243,7 +243,12 @@ class BaseNetwork(ParameterChecks, BaseEstimator):
         return sample_weight
 
     def _params(self) -> list[np.ndarray]:
-        """The fitted parameter arrays, weights then biases (the optimiser's order)."""
+        """The fitted parameter arrays, list by list in the order of ``_param_attrs``.
+
+        What an estimator holds, for tests and tools that read a fitted model. Training
+        reads the network's own lists instead: ``Network.params`` (the optimiser's order,
+        penalised first) and ``Network.arrays`` (with batch norm's running statistics).
+        """
         return [a for name in self._param_attrs for a in getattr(self, name)]
 
     def _start_training(self) -> None:
