@@ -17,7 +17,7 @@ NNClassifier and NNRegressor, one of which every estimator is):
 hook                      what it says                          implemented by
 ========================= ===================================== ==============================
 ``_param_attrs``          names of the fitted parameter lists    engine; conv, sequence
-``_params``               the fitted arrays, for tools and tests engine; sequence (+ embedding)
+``_params``               the fitted arrays (for tools, tests)  engine; sequence (+ embedding)
 ``_check_own_params``     its own parameters                    targets, conv, sequence
 ``_validate_X_y``         how X and y are checked and shaped    dense, conv, sequence
 ``_float_dtype``          the weights' dtype for X              engine (float32 stays)
