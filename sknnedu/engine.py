@@ -88,6 +88,7 @@ from ._training_state import (
 )
 from ._warn import warn
 from .nn import threads
+from .nn.geometry import float_dtype
 from .nn.network import Network, batches, pack, row_chunks, unpack
 from .nn.optimizers import OPTIMIZERS
 
@@ -236,7 +237,7 @@ class BaseNetwork(ParameterChecks, BaseEstimator):
     @staticmethod
     def _float_dtype(X) -> np.dtype:
         """The dtype of the weights for X: float32 stays float32, all else is float64."""
-        return np.dtype(np.float32) if X.dtype == np.float32 else np.dtype(np.float64)
+        return float_dtype(X.dtype)
 
     def _weigh(self, y, sample_weight, incremental: bool):
         """Sample weights times any class weights (hook; none by default)."""

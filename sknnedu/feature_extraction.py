@@ -25,7 +25,7 @@ from sknnedu.filters import BANKS, filter_bank, filter_names
 from sknnedu.nn.activations import check_activation
 from sknnedu.nn.conv import conv_geometry, conv_pool2d, pool_geometry
 from sknnedu.nn.convolution import MAP_ACTIVATIONS
-from sknnedu.nn.geometry import check_int, pair, resolve_image_shape
+from sknnedu.nn.geometry import check_int, float_dtype, pair, resolve_image_shape
 from sknnedu.nn.im2col import patches_at
 from sknnedu.nn.pooling import check_pooling
 
@@ -285,7 +285,7 @@ class ConvFeatureTransformer(TransformerMixin, BaseEstimator):
         # |conv| <= max |x| * sum |K|: refuse now what transform would overflow
         largest = max(float(images.max(initial=0)), -float(images.min(initial=0)))
         bound = largest * float(np.abs(kernels).sum(axis=(1, 2, 3)).max())
-        out_dtype = _out_dtype(images.dtype)
+        out_dtype = float_dtype(images.dtype)
         if not bound < float(np.finfo(out_dtype).max):
             raise ValueError(
                 f"X has pixel values up to {largest:.3g}: convolving them could "
@@ -342,7 +342,7 @@ class ConvFeatureTransformer(TransformerMixin, BaseEstimator):
         with np.errstate(over="ignore", invalid="ignore"):  # finiteness is checked instead
             out = conv_pool2d(
                 images,
-                self.kernels_.astype(_out_dtype(images.dtype), copy=False),
+                self.kernels_.astype(float_dtype(images.dtype), copy=False),
                 stride=self.stride,
                 padding=self.padding,
                 activation=self.activation,
@@ -543,16 +543,9 @@ class ConvFeatureTransformer(TransformerMixin, BaseEstimator):
         return kernels.reshape(self.n_filters, fh, fw, c)
 
 
-def _out_dtype(dtype: np.dtype) -> np.dtype:
-    """float32 stays float32; every other dtype (integers, bool, float16...) gives float64."""
-    return np.dtype(np.float32) if dtype == np.float32 else np.dtype(np.float64)
-
-
 def _as_real(X: np.ndarray) -> np.ndarray:
     """Accept real numbers of any width; float16 and exotic floats become float64."""
-    if X.dtype.kind in "biu" or X.dtype in (np.float32, np.float64):
-        return X
-    return X.astype(np.float64)
+    return X if X.dtype.kind in "biu" else X.astype(float_dtype(X.dtype), copy=False)
 
 
 def _mean_and_scale(out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

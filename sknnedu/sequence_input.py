@@ -31,14 +31,11 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_array, validate_data
 
+from .nn.geometry import float_dtype
 from .nn.sequences import Sequences
 
 _EXPECTED = ("a 3-D array (n_sequences, n_steps, n_features), a 2-D array (n_sequences, "
              "n_steps) of univariate series, or a list of 2-D arrays (n_steps_i, n_features)")
-
-
-def _float_dtype(dtype) -> np.dtype:
-    return dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
 
 
 def _check_values(a: np.ndarray, what: str) -> np.ndarray:
@@ -57,7 +54,7 @@ def _check_values(a: np.ndarray, what: str) -> np.ndarray:
                 f"{what} must hold numbers; got dtype {a.dtype} with values that are not "
                 f"numbers ({exc}). Pass each sequence as an array of numbers, one row of "
                 "n_features per step.") from None
-    a = a.astype(_float_dtype(a.dtype), copy=False)
+    a = a.astype(float_dtype(a.dtype), copy=False)
     # in blocks of rows: the check's boolean temporary stays small whatever n is
     step = max(1, 2**20 // max(1, a[:1].size))
     if not all(np.isfinite(a[i:i + step]).all() for i in range(0, len(a), step)):

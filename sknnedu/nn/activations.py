@@ -37,6 +37,8 @@ from functools import partial
 import numpy as np
 from scipy.special import expit
 
+from .geometry import float_dtype
+
 #: gamma of the leaky ReLU, as in the notes' ``((z>0)*z)+((z<0)*0.01*z)``.
 LEAKY_SLOPE = 0.01
 
@@ -190,7 +192,9 @@ def activation(name: str, z: np.ndarray, slope: float = LEAKY_SLOPE) -> np.ndarr
     -------
     a : ndarray, same shape as ``z``
     """
-    return ACTIVATIONS[check_activation(name)](_float_copy(z), slope)
+    g = ACTIVATIONS[check_activation(name)]
+    z = np.asarray(z)
+    return g(np.array(z, dtype=float_dtype(z.dtype), copy=True), slope)  # a float copy
 
 
 def activation_derivative(name: str, z: np.ndarray, slope: float = LEAKY_SLOPE) -> np.ndarray:
@@ -214,12 +218,6 @@ def activation_derivative(name: str, z: np.ndarray, slope: float = LEAKY_SLOPE) 
     out = np.ones_like(a)
     deriv(a, out, slope)
     return out
-
-
-def _float_copy(z: np.ndarray) -> np.ndarray:
-    z = np.asarray(z)
-    dtype = z.dtype if z.dtype in (np.float32, np.float64) else np.float64
-    return np.array(z, dtype=dtype, copy=True)
 
 
 def check_activation(name, allowed=ACTIVATIONS, *, what: str = "activation",

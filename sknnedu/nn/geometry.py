@@ -232,7 +232,18 @@ def pad2d(images, padding, *, value: float = 0.0) -> np.ndarray:
 # batches of images
 # ----------------------------------------------------------------------------------------
 def float_dtype(dtype: np.dtype) -> np.dtype:
-    """The dtype computed in: float32 and float64 stay, anything else is float64."""
+    """The dtype computed in: float32 and float64 stay, anything else is float64.
+
+    The one rule for the whole package: activations, convolution and pooling, sequences and
+    the estimators' weights (``BaseNetwork._float_dtype``) all take their dtype from it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknnedu.nn.geometry import float_dtype
+    >>> float_dtype(np.dtype(np.float32)), float_dtype(np.dtype(np.uint8))
+    (dtype('float32'), dtype('float64'))
+    """
     return dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
 
 
