@@ -25,7 +25,7 @@ from sknnedu.filters import BANKS, filter_bank, filter_names
 from sknnedu.nn.activations import check_activation
 from sknnedu.nn.conv import conv_geometry, conv_pool2d, pool_geometry
 from sknnedu.nn.convolution import MAP_ACTIVATIONS
-from sknnedu.nn.geometry import check_int, float_dtype, pair, resolve_image_shape
+from sknnedu.nn.geometry import check_int, float_dtype, nonfinite_rows, pair, resolve_image_shape
 from sknnedu.nn.im2col import patches_at
 from sknnedu.nn.pooling import check_pooling
 
@@ -363,10 +363,8 @@ class ConvFeatureTransformer(TransformerMixin, BaseEstimator):
 
     @staticmethod
     def _check_finite(out: np.ndarray) -> None:
-        """Refuse non-finite features, checking ~1M values at a time (no (n, f) mask)."""
-        bad = np.zeros(len(out), dtype=bool)
-        for rows in _row_blocks(out):
-            bad[rows] = ~np.isfinite(out[rows]).all(axis=1)
+        """Refuse non-finite features, naming the images they come from."""
+        bad = nonfinite_rows(out)
         if bad.any():
             raise ValueError(
                 f"The convolution overflowed {out.dtype} on {bad.sum()} image(s) of X (the "

@@ -31,7 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_array, validate_data
 
-from .nn.geometry import float_dtype
+from .nn.geometry import check_finite, float_dtype
 from .nn.sequences import Sequences
 
 _EXPECTED = ("a 3-D array (n_sequences, n_steps, n_features), a 2-D array (n_sequences, "
@@ -55,13 +55,8 @@ def _check_values(a: np.ndarray, what: str) -> np.ndarray:
                 f"numbers ({exc}). Pass each sequence as an array of numbers, one row of "
                 "n_features per step.") from None
     a = a.astype(float_dtype(a.dtype), copy=False)
-    # in blocks of rows: the check's boolean temporary stays small whatever n is
-    step = max(1, 2**20 // max(1, a[:1].size))
-    if not all(np.isfinite(a[i:i + step]).all() for i in range(0, len(a), step)):
-        raise ValueError(
-            f"{what} contains NaN or infinity; fill or drop missing steps first "
-            "(sknnedu.datasets.load_ts(missing='nan') marks them as NaN)."
-        )
+    check_finite(a, what, f"{what} contains NaN or infinity; fill or drop missing steps first "
+                 "(sknnedu.datasets.load_ts(missing='nan') marks them as NaN).")
     return a
 
 

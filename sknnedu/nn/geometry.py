@@ -16,7 +16,9 @@ Everything here checks its arguments and says what to change; the functions that
 arithmetic on arrays (:mod:`~sknnedu.nn.convolution`, :mod:`~sknnedu.nn.pooling`, the
 layers of :mod:`~sknnedu.nn.conv_layers`) and the estimators that read rows as images
 call these, so that a rule is written once: :func:`check_int`, :func:`pair`,
-:func:`conv_geometry`, :func:`pool_geometry`, :func:`resolve_image_shape`.
+:func:`conv_geometry`, :func:`pool_geometry`, :func:`resolve_image_shape`, and for the
+values of a batch :func:`float_dtype` (the dtype computed in) and :func:`nonfinite_rows`
+(NaN and inf, checked in blocks of rows).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ __all__ = [
     "check_int",
     "conv_geometry",
     "float_dtype",
+    "nonfinite_rows",
     "pad2d",
     "pad_widths",
     "pair",
@@ -247,12 +250,41 @@ def float_dtype(dtype: np.dtype) -> np.dtype:
     return dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
 
 
-def check_finite(x: np.ndarray, name: str) -> None:
-    """Raise if ``x`` holds NaN or inf, checking at most ~4M values at a time."""
-    step = max(1, (1 << 22) // max(1, x[:1].size))
-    for start in range(0, x.shape[0], step):
-        if not np.isfinite(x[start : start + step]).all():
-            raise ValueError(f"{name} contain NaN or infinity; expected finite values.")
+def nonfinite_rows(x: np.ndarray, block: int = 1 << 20) -> np.ndarray:
+    """``bad[i]``: whether ``x[i]`` holds NaN or inf, for an array of any shape ``(n, ...)``.
+
+    Whole rows of about ``block`` values at a time, so the boolean temporary stays small
+    whatever ``n`` (no mask the size of ``x``). The one such loop: :func:`check_finite`,
+    the sequence estimators' input and ConvFeatureTransformer's features use it.
+
+    Returns
+    -------
+    bad : ndarray of bool, shape (n,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknnedu.nn.geometry import nonfinite_rows
+    >>> nonfinite_rows(np.array([[0.0, 1.0], [np.nan, 1.0], [2.0, -np.inf]]))
+    array([False,  True,  True])
+    """
+    bad = np.empty(len(x), dtype=bool)
+    step = max(1, block // max(1, x[:1].size))
+    axes = tuple(range(1, x.ndim))
+    for start in range(0, len(x), step):
+        rows = slice(start, start + step)
+        np.logical_not(np.isfinite(x[rows]).all(axis=axes), out=bad[rows])
+    return bad
+
+
+def check_finite(x: np.ndarray, name: str, message: str | None = None) -> None:
+    """Raise a ValueError if ``x`` holds NaN or inf (checked by :func:`nonfinite_rows`).
+
+    The message is ``message``, or by default
+    ``"{name} contain NaN or infinity; expected finite values."``.
+    """
+    if nonfinite_rows(x).any():
+        raise ValueError(message or f"{name} contain NaN or infinity; expected finite values.")
 
 
 def as_images(images, name: str = "images") -> tuple[np.ndarray, bool]:
