@@ -29,6 +29,7 @@ import numpy as np
 from .activations import ACTIVATIONS
 from .layers import Layer, buffer
 from .losses import OutputLoss, output_loss
+from .optimizers import consecutive_views
 
 
 class Network:
@@ -325,12 +326,10 @@ def _gather_grads(slots: list[tuple[Layer, int]]) -> np.ndarray | None:
     if not arrays or len({a.dtype for a in arrays}) != 1:
         return None
     vector = np.empty(sum(a.size for a in arrays), dtype=arrays[0].dtype)
-    start = 0
-    for (layer, i), a in zip(slots, arrays):
+    for (layer, i), view in zip(slots, consecutive_views(vector, arrays)):
         if not isinstance(layer.grads, list):  # a class-level default: make it the layer's
             layer.grads = list(layer.grads)
-        layer.grads[i] = vector[start:start + a.size].reshape(a.shape)
-        start += a.size
+        layer.grads[i] = view
     return vector
 
 
@@ -341,7 +340,5 @@ def pack(arrays: list[np.ndarray]) -> np.ndarray:
 
 def unpack(theta: np.ndarray, arrays: list[np.ndarray]) -> None:
     """Inverse of :func:`pack`: copy ``theta`` into ``arrays``, in place."""
-    start = 0
-    for a in arrays:
-        a[...] = theta[start:start + a.size].reshape(a.shape)
-        start += a.size
+    for a, view in zip(arrays, consecutive_views(theta, arrays)):
+        a[...] = view

@@ -32,8 +32,22 @@ import math
 import numpy as np
 
 
-def _views(vector: np.ndarray, like: list[np.ndarray]) -> list[np.ndarray]:
-    """``vector`` cut into consecutive views shaped like the arrays of ``like``."""
+def consecutive_views(vector: np.ndarray, like: list[np.ndarray]) -> list[np.ndarray]:
+    """``vector`` cut into consecutive views shaped like the arrays of ``like``, in order.
+
+    ``views[j]`` is ``vector[s_j : s_j + like[j].size].reshape(like[j].shape)`` with
+    ``s_j = sum_{i < j} like[i].size``: writing into a view writes into ``vector``. How the
+    optimisers see theta and their moments as one vector, how a
+    :class:`~sknnedu.nn.network.Network` lays its gradients out in ``grad_vector``, and how
+    :func:`~sknnedu.nn.network.unpack` reads a packed theta.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknnedu.nn.optimizers import consecutive_views
+    >>> [v.tolist() for v in consecutive_views(np.arange(5.0), [np.empty((2, 1)), np.empty(3)])]
+    [[[0.0], [1.0]], [2.0, 3.0, 4.0]]
+    """
     views, start = [], 0
     for a in like:
         views.append(vector[start:start + a.size].reshape(a.shape))
@@ -87,13 +101,13 @@ class Optimizer:
         self._slots = []
         for slot in self.state["slots"]:
             vector = np.empty(size, dtype=dtype)
-            for view, a in zip(_views(vector, params), slot):
+            for view, a in zip(consecutive_views(vector, params), slot):
                 view[...] = a
-            slot[:] = _views(vector, params)
+            slot[:] = consecutive_views(vector, params)
             self._slots.append(vector)
         self._grad = np.empty(size, dtype=dtype)  # the gradients, when copied into one
         self._step_vector = np.empty(size, dtype=dtype)  # what theta loses this step
-        self._step_views = _views(self._step_vector, params)
+        self._step_views = consecutive_views(self._step_vector, params)
         self._scratch = np.empty(size, dtype=dtype)
         self._seen: tuple = ((), None)  # (the gradient arrays last seen, their vector)
 
@@ -118,7 +132,7 @@ class Optimizer:
             self._seen = (list(grads), vector)
         if vector is None:
             vector = self._grad
-            for view, g in zip(_views(vector, grads), grads):
+            for view, g in zip(consecutive_views(vector, grads), grads):
                 view[...] = g
         return vector
 
