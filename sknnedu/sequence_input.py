@@ -31,6 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_array, validate_data
 
+from .nn.embedding import PAD
 from .nn.geometry import check_finite, float_dtype
 from .nn.sequences import Sequences
 
@@ -230,8 +231,9 @@ def validate_sequences(estimator, X, *, reset: bool) -> Sequences:
 # ------------------------------------------------------------------------------------------
 _EXPECTED_IDS = ("a list of 1-D int arrays of token ids, one per sequence, or a 2-D int array "
                  "(n_sequences, n_steps) padded at the end with 0")
-#: ids: 0 is padding, 1 stands for any token unseen in fit, known tokens start at 2
-PAD, UNKNOWN = 0, 1
+#: the id of any token unseen in fit; 0 is padding (:data:`~sknnedu.nn.embedding.PAD`, whose
+#: row of the embedding never learns), known tokens start at 2
+UNKNOWN = 1
 #: the largest id an index can hold; larger ids (>= 2**63 on 64-bit) are never a row
 _LARGEST_ID = int(np.iinfo(np.intp).max)
 

@@ -29,7 +29,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .sequence_input import PAD, UNKNOWN
+from .nn.embedding import PAD
+from .sequence_input import UNKNOWN
 
 #: CountVectorizer's default: words of two or more letters, digits or underscores
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"

@@ -50,7 +50,8 @@ import scipy.sparse as sp
 from .layers import Layer, Param
 from .sequences import SequenceBatch, Sequences
 
-#: the padding id: never a token, its row of ``E`` is 0 and never learns
+#: the padding id: never a token, its row of ``E`` is 0 and never learns (the one
+#: definition: TextSequencer and the estimators' token-id input pad with it too)
 PAD = 0
 
 
