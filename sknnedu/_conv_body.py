@@ -42,9 +42,12 @@ from .nn.geometry import resolve_image_shape
 from .nn.initializers import INITIALIZERS, resolve_init
 from .nn.layers import Activation, Rescale
 from .nn.normalization import BatchNorm, init_norm, init_running
+from .nn.pooling import POOLINGS as _KINDS
+from .nn.pooling import is_pooling
 from .nn.sequence_conv import GlobalPool
 
-POOLINGS = ("max", "avg", None)
+#: the CNN's ``pooling``: a kind of :data:`sknnedu.nn.pooling.POOLINGS`, or None
+POOLINGS = (*_KINDS, None)
 
 
 class _ConvBody:
@@ -98,13 +101,13 @@ class _ConvBody:
         super()._check_own_params()  # the target's (loss, class_weight, ...)
         self._conv_specs()
         self._hidden_layers()
-        self._need(self.pooling in POOLINGS, "pooling", "'max', 'avg' or None")
+        self._need(is_pooling(self.pooling), "pooling", "'max', 'avg' or None")
         self._need(_integer(self.pool_size) and self.pool_size >= 1, "pool_size",
                    "an int >= 1")
         self._need(_integer(self.stride) and self.stride >= 1, "stride", "an int >= 1")
         self._need(isinstance(self.batch_norm, (bool, np.bool_)), "batch_norm",
                    "True or False")
-        self._need(self.global_pooling in (None, "avg", "max"), "global_pooling",
+        self._need(is_pooling(self.global_pooling), "global_pooling",
                    "None, 'avg' or 'max'")
         self._need(self.padding in ("same", "valid") or (_integer(self.padding)
                                                            and self.padding >= 0),

@@ -51,6 +51,7 @@ __all__ = [
     "avg_pool2d_backward",
     "avg_pool_backward_into",
     "check_pooling",
+    "is_pooling",
     "max_pool2d",
     "max_pool2d_backward",
     "max_pool_backward_into",
@@ -62,6 +63,15 @@ __all__ = [
 
 #: The kinds of pooling.
 POOLINGS = ("max", "avg")
+
+
+def is_pooling(name, *, none: bool = True) -> bool:
+    """Whether ``name`` is one of :data:`POOLINGS` (or None, with ``none``).
+
+    The one rule: :func:`check_pooling` raises by it, and the CNN estimators, whose
+    parameter messages read "pooling must be ...", ask it.
+    """
+    return (name is None and none) or (isinstance(name, str) and name in POOLINGS)
 
 
 def check_pooling(name, *, none: bool = True) -> str | None:
@@ -77,9 +87,7 @@ def check_pooling(name, *, none: bool = True) -> str | None:
     ...
     ValueError: Unknown pooling 'min'; expected 'max', 'avg' or None.
     """
-    if name is None and none:
-        return None
-    if not isinstance(name, str) or name not in POOLINGS:
+    if not is_pooling(name, none=none):
         expected = "'max', 'avg' or None" if none else "'max' or 'avg'"
         raise ValueError(f"Unknown pooling {name!r}; expected {expected}.")
     return name
