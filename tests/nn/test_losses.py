@@ -175,3 +175,92 @@ def test_a_zero_weight_removes_a_sample():
     keep = np.arange(6) != 2
     loss = OUTPUT_LOSSES["squared_error"]
     assert loss(Y, P, w) == pytest.approx(loss(Y[keep], P[keep], w[keep]), rel=1e-14)
+
+
+# ------------------------------------------ output_loss: Huber's delta bound where it is chosen
+def _plain_huber(Y, P, w, d):
+    """J and dJ/dz of Huber's loss with threshold ``d``, one residual at a time."""
+    m, k = len(Y), len(Y[0])
+    w = [1.0] * m if w is None else [float(v) for v in w]
+    J, grad = 0.0, [[0.0] * k for _ in range(m)]
+    for i in range(m):
+        for j in range(k):
+            r = float(P[i][j]) - float(Y[i][j])
+            J += w[i] * (r * r / 2 if abs(r) <= d else d * (abs(r) - d / 2))
+            grad[i][j] = max(-d, min(d, r))
+    return J / sum(w), grad
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("delta", [0.3, 2.0])
+def test_output_loss_huber_is_the_plain_formula_with_its_delta(delta, weighted):
+    rng = np.random.RandomState(3)
+    Y, P = rng.randn(8, 2), rng.randn(8, 2) * 2.0       # residuals on both sides of delta
+    r = np.abs(P - Y)
+    assert (r < delta).any() and (r > delta).any()
+    w = rng.uniform(0.2, 3.0, 8) if weighted else None
+    loss = output_loss("huber", delta)
+    J, grad = _plain_huber(Y, P, w, delta)
+    assert loss(Y, P, w) == pytest.approx(J, rel=1e-13)
+    out = np.empty_like(P)
+    assert loss.gradient(Y, P, out) is out
+    np.testing.assert_allclose(out, grad, rtol=0, atol=1e-15)
+    assert loss.activation == "identity"
+    # the registered Huber keeps its delta of 1
+    assert OUTPUT_LOSSES["huber"](Y, P, w) == pytest.approx(_plain_huber(Y, P, w, 1.0)[0])
+
+
+def test_output_loss_huber_in_float32_keeps_its_dtype():
+    Y = np.zeros((2, 2), np.float32)
+    P = np.array([[0.1, -0.5], [2.0, 0.3]], np.float32)
+    out = output_loss("huber", 0.3).gradient(Y, P, np.empty_like(P))
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, [[0.1, -0.3], [0.3, 0.3]], rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_output_loss_returns_the_registered_loss_unless_huber_has_another_delta(name):
+    assert output_loss(name) is OUTPUT_LOSSES[name]
+    if name != "huber":
+        assert output_loss(name, huber_delta=0.3) is OUTPUT_LOSSES[name]
+    else:
+        assert output_loss(name, 1.0) is OUTPUT_LOSSES[name]
+        assert output_loss(name, 0.3) is not OUTPUT_LOSSES[name]
+
+
+def test_a_bound_huber_loss_survives_pickling():
+    import pickle
+
+    Y, P = np.zeros((1, 1)), np.full((1, 1), 2.0)
+    loss = pickle.loads(pickle.dumps(output_loss("huber", 0.5)))
+    assert loss(Y, P) == 0.875                          # 0.5 (2 - 0.25)
+    assert loss.gradient(Y, P, np.empty((1, 1))).tolist() == [[0.5]]
+
+
+def _huber_network(loss, **kw):
+    from sknnedu.nn.layers import Dense
+    from sknnedu.nn.network import Network
+
+    rng = np.random.RandomState(0)
+    layers = [Dense(rng.randn(3, 4), rng.randn(4), "tanh"), Dense(rng.randn(4, 2), rng.randn(2),
+                                                                  "identity")]
+    return Network(layers, loss, **kw)
+
+
+def test_a_network_binds_the_huber_delta_of_a_name_as_output_loss_does():
+    rng = np.random.RandomState(1)
+    X, Y = rng.randn(6, 3), rng.randn(6, 2) * 3.0
+    results = {}
+    for key, net in [("named", _huber_network("huber", huber_delta=0.3)),
+                     ("built", _huber_network(output_loss("huber", 0.3))),
+                     ("delta 1", _huber_network("huber"))]:
+        J = net.loss_grad(X, Y)
+        results[key] = J, [g.copy() for g in net.grads]
+    assert results["named"][0] == results["built"][0]
+    for g, h in zip(results["named"][1], results["built"][1]):
+        np.testing.assert_array_equal(g, h)
+    assert results["named"][0] != pytest.approx(results["delta 1"][0])
+    # and the delta is the one of the formula
+    net = _huber_network("huber", huber_delta=0.3)
+    P = net.forward(X).copy()
+    assert net.loss_grad(X, Y) == pytest.approx(_plain_huber(Y, P, None, 0.3)[0], rel=1e-13)

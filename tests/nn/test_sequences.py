@@ -185,3 +185,101 @@ def test_standardize_is_x_minus_mean_over_scale_at_every_valid_step(dtype):
         for t in range(len(s)):
             np.testing.assert_allclose(out.data[t, i], (s[t] - mean) / scale,
                                        rtol=1e-6 if dtype == np.float32 else 1e-14)
+
+
+# ------------------------------------- pad: one buffer for the data and its row views, per dtype
+def _data_set(rng, kind):
+    if kind == "ragged":
+        seqs = _ragged(rng, [3, 5, 2, 4, 1, 5])
+        return Sequences(seqs), seqs
+    A = rng.randn(6, 4, 3)
+    return Sequences(A), list(A)
+
+
+@pytest.mark.parametrize("kind", ["ragged", "equal"])
+def test_row_views_of_the_same_data_pad_into_the_same_memory(kind):
+    rng = np.random.RandomState(0)
+    X, seqs = _data_set(rng, kind)
+    first = X[[0, 1, 2]].pad()
+    _assert_batch(first, seqs[:3])
+    second = X[3:].pad()                 # a view of other rows, a batch no larger
+    assert np.shares_memory(first.data, second.data)
+    _assert_batch(second, seqs[3:])
+    # a view of a view, and the data itself, still share it (the whole set is larger: it grows)
+    third = X[1:][[1, 0]].pad()
+    assert np.shares_memory(third.data, second.data)
+    _assert_batch(third, [seqs[2], seqs[1]])
+    whole = X.pad()
+    _assert_batch(whole, seqs)
+    assert np.shares_memory(X[[4]].pad().data, whole.data)
+
+
+def test_another_data_set_pads_into_other_memory():
+    rng = np.random.RandomState(1)
+    seqs = _ragged(rng, [3, 2])
+    one, two = Sequences(seqs), Sequences(seqs)
+    assert not np.shares_memory(one.pad().data, two.pad().data)
+
+
+def test_a_float32_and_a_float64_pad_do_not_share():
+    rng = np.random.RandomState(2)
+    seqs = _ragged(rng, [3, 5, 2])
+    X = Sequences(seqs)
+    b64 = X[[0, 1]].pad(np.float64)
+    kept = b64.data.copy()
+    b32 = X[[0, 1]].pad(np.float32)
+    assert b32.data.dtype == np.float32 and b64.data.dtype == np.float64
+    assert not np.shares_memory(b32.data, b64.data)
+    np.testing.assert_array_equal(b64.data, kept)          # the float32 pad left it alone
+    _assert_batch(b32, seqs[:2], np.float32)
+    # and the float64 buffer is still the one reused
+    assert np.shares_memory(X[[2]].pad(np.float64).data, b64.data)
+
+
+def test_a_pickled_sequences_pads_into_its_own_memory():
+    import copy
+    import pickle
+
+    rng = np.random.RandomState(3)
+    seqs = _ragged(rng, [3, 5, 2, 4])
+    X = Sequences(seqs)
+    view = X[[1, 3]]
+    before = view.pad()
+    for restored in (pickle.loads(pickle.dumps(X)), pickle.loads(pickle.dumps(view)),
+                     copy.deepcopy(X), copy.copy(view)):
+        batch = restored.pad()
+        assert not np.shares_memory(batch.data, before.data)
+    _assert_batch(pickle.loads(pickle.dumps(X)).pad(), seqs)
+    _assert_batch(pickle.loads(pickle.dumps(view)).pad(), [seqs[1], seqs[3]])
+    # pickling does not empty the original's buffers
+    assert np.shares_memory(X[[0, 2]].pad().data, before.data)
+    # nor does the pickle carry a buffer
+    assert pickle.loads(pickle.dumps(view))._bufs == {} != X._bufs
+
+
+@pytest.mark.parametrize("kind", ["ragged", "equal"])
+def test_padding_in_another_thread_leaves_this_threads_batch_alone(kind):
+    import threading
+
+    rng = np.random.RandomState(4)
+    X, seqs = _data_set(rng, kind)
+    mine = X[[0, 1, 2]].pad()
+    kept = mine.data.copy()
+    theirs = []
+
+    def work():
+        for rows in ([3, 4, 5], [5, 4, 3], slice(None)):
+            theirs.append((rows, X[rows].pad()))
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    np.testing.assert_array_equal(mine.data, kept)
+    rows, last = theirs[-1]
+    _assert_batch(last, seqs)
+    assert not any(np.shares_memory(b.data, mine.data) for _, b in theirs)
+    # the other thread's first batch and its second shared their own buffer
+    assert np.shares_memory(theirs[0][1].data, theirs[1][1].data)
+    _assert_batch(theirs[1][1], [seqs[5], seqs[4], seqs[3]])
+    # and this thread keeps reusing its own
+    assert np.shares_memory(X[[5]].pad().data, mine.data)
