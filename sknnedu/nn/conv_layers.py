@@ -169,7 +169,7 @@ class Conv2D(Layer):
         self.slope = slope
         self.g, self.g_prime = bind(self.activation, slope)
         self._geometry: dict = {}  # (h, w) -> (pads, (oh, ow))
-        self._bufs = _Buffers()
+        self._scratch = _Buffers()
         self._cache: tuple | None = None
         self.flops = 0.0
         if input_hw is not None:
@@ -202,11 +202,11 @@ class Conv2D(Layer):
         direct = direct and x.flags.c_contiguous
         # the border of "padded" is 0 since it was made; only the inside is written
         hwc = (h + t + bottom, w + l + right, c)
-        xp = x if direct else self._bufs.get("padded", m, hwc, dtype, fill=0)
+        xp = x if direct else self._scratch.get("padded", m, hwc, dtype, fill=0)
         # [P 1]: im2col writes the first depth columns; the last stays 1
-        patches = self._bufs.get("patches", m, (rows, depth + 1), dtype, fill=1)
-        a = self._bufs.get("a", m, (oh, ow, k), dtype)
-        weights = self._bufs.get("weights", 1, (depth + 1, k), dtype)[0]
+        patches = self._scratch.get("patches", m, (rows, depth + 1), dtype, fill=1)
+        a = self._scratch.get("a", m, (oh, ow, k), dtype)
+        weights = self._scratch.get("weights", 1, (depth + 1, k), dtype)[0]
         weights[:depth] = kernels.reshape(k, depth).T  # [W^T; b]
         weights[depth] = bias
 
@@ -250,14 +250,14 @@ class Conv2D(Layer):
         m, oh, ow, _ = a.shape
         depth = fh * fw * c
         if not da.flags.c_contiguous or da.dtype != a.dtype:
-            copy = self._bufs.get("da", m, a.shape[1:], a.dtype)
+            copy = self._scratch.get("da", m, a.shape[1:], a.dtype)
             copy[...] = da
             da = copy
-        dkbs = self._bufs.get("dkb", parts, (k, depth + 1), a.dtype)  # [dK | db] per part
+        dkbs = self._scratch.get("dkb", parts, (k, depth + 1), a.dtype)  # [dK | db] per part
         if need_input_grad:
             ((t, bottom), (l, right)), _ = self._plan(h, w)
-            dxp = self._bufs.get("dpadded", m, (h + t + bottom, w + l + right, c), a.dtype)
-            dpatch = self._bufs.get("dpatch", m, (oh * ow, c), a.dtype)
+            dxp = self._scratch.get("dpadded", m, (h + t + bottom, w + l + right, c), a.dtype)
+            dpatch = self._scratch.get("dpatch", m, (oh * ow, c), a.dtype)
 
         def part(start, stop, p):
             dz = da[start:stop]
@@ -312,12 +312,12 @@ class Pool2D(Layer):
         if max(self.size) > 255:
             raise ValueError(f"pool size must be at most 255, got {self.size}.")
         self.stride = self.size if stride is None else pair(stride, "pool stride")
-        self._bufs = _Buffers()
+        self._scratch = _Buffers()
         self._cache: tuple | None = None
 
     def _buffers(self, shape: tuple, dtype) -> dict:
         specs = max_pool_buffers(shape, self.size, self.stride, dtype, dtype)
-        return {name: self._bufs.get(name, s[0], s[1:], dt) for name, (s, dt) in specs.items()}
+        return {name: self._scratch.get(name, s[0], s[1:], dt) for name, (s, dt) in specs.items()}
 
     def forward(self, a_prev: np.ndarray, training: bool = False) -> np.ndarray:
         """``a`` (m, oh, ow, c) from ``a_prev`` (m, h, w, c), ``oh = (h - ph) // sh + 1``.
@@ -337,11 +337,11 @@ class Pool2D(Layer):
             a = bufs["out"]
         else:
             bufs = {
-                "scaled": self._bufs.get("scaled", m, (h, w, c), dtype),
-                "rows": self._bufs.get("rows", m, (oh, w, c), dtype),
-                "rtmp": self._bufs.get("tmp", m, (oh, ow, c), dtype),
+                "scaled": self._scratch.get("scaled", m, (h, w, c), dtype),
+                "rows": self._scratch.get("rows", m, (oh, w, c), dtype),
+                "rtmp": self._scratch.get("tmp", m, (oh, ow, c), dtype),
             }
-            a = self._bufs.get("a", m, (oh, ow, c), dtype)
+            a = self._scratch.get("a", m, (oh, ow, c), dtype)
         scale = dtype.type(1.0 / (size[0] * size[1]))
 
         def part(start, stop, _):
@@ -369,7 +369,7 @@ class Pool2D(Layer):
             return None
         in_shape, dtype, bufs = self._cache
         m = in_shape[0]
-        dx = self._bufs.get("dx", m, in_shape[1:], dtype)
+        dx = self._scratch.get("dx", m, in_shape[1:], dtype)
 
         def part(start, stop, _):
             if self.kind == "max":

@@ -151,7 +151,7 @@ class Dense(Layer):
     def __init__(self, W: np.ndarray, b: np.ndarray, activation: str,
                  slope: float = LEAKY_SLOPE) -> None:
         self.declare(Param("W", W, True), Param("b", b, False))
-        self.activation = activation
+        self.activation = check_activation(activation, what="activation of a Dense layer")
         self.slope = slope
         self.g, self.g_prime = bind(self.activation, slope)
         self.flops = float(W.shape[0] * W.shape[1])

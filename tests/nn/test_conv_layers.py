@@ -314,5 +314,5 @@ def test_buffers_shrink_back_after_one_big_batch(monkeypatch):
     step(100)  # e.g. a validation set in one batch
     small = step(4).copy()
     for layer in layers[:2]:
-        assert max(b.shape[0] for b in layer._bufs._arrays.values()) <= 8
+        assert max(b.shape[0] for b in layer._scratch._arrays.values()) <= 8
     np.testing.assert_allclose(small, step(4))

@@ -554,9 +554,6 @@ def test_dense_reuses_its_output_buffer_for_a_smaller_batch():
     assert third.shape == (9, 3)
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="Conv2D and Pool2D keep a conv_layers._Buffers in _bufs, the attribute "
-                          "Layer.buffer keeps its dict in, so Layer.buffer raises on them")
 def test_layer_buffer_works_on_every_layer():
     from sknnedu.nn.conv_layers import Conv2D, Pool2D
 
