@@ -102,7 +102,7 @@ def per_epoch(epochs: int, n: int = 10_000, batch: int = 128) -> None:
             for start in range(0, n, batch):
                 rows = order[start : start + batch]
                 net.loss_grad(X[rows], Y[rows])
-                optimizer.update_params(net.params, net.grads)
+                optimizer.update_params(net.params, net.grads, net.grad_vector)
             wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
             print(f"epoch {epoch}: {wall:.2f} s wall, {cpu:.2f} s CPU")
 

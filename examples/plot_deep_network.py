@@ -119,7 +119,7 @@ def train(layers: list, X, Y, rng) -> dict:
         for start in range(0, n, BATCH):
             rows = order[start:start + BATCH]
             total += net.loss_grad(X[rows], Y[rows]) * len(rows)
-            opt.update_params(net.params, net.grads)
+            opt.update_params(net.params, net.grads, net.grad_vector)
         losses.append(total / n)
     return {"net": net, "first_grads": first, "losses": losses}
 

@@ -458,7 +458,7 @@ class BaseNetwork(ParameterChecks, BaseEstimator):
                     norms += net.grad_norms()
                     n_batches += 1
                     self._clip(net)
-                    optimizer.update_params(net.params, net.grads)
+                    optimizer.update_params(net.params, net.grads, net.grad_vector)
                 self._end_epoch(net, total_loss / n, norms / n_batches, n)
                 if self._update_no_improvement_count(net, data.val, batch_size):
                     state.best_params = [p.copy() for p in net.arrays]

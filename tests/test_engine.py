@@ -121,9 +121,9 @@ def _step_norms(est, monkeypatch):
     norms = []
     real = OPTIMIZERS["sgd"].update_params
 
-    def spy(self, params, grads):
+    def spy(self, params, grads, *vector):
         norms.append(np.sqrt(sum(float(np.vdot(g, g)) for g in grads)))
-        return real(self, params, grads)
+        return real(self, params, grads, *vector)
 
     monkeypatch.setattr(OPTIMIZERS["sgd"], "update_params", spy)
     quiet(est, "fit", X, Y / 9.0)

@@ -55,19 +55,6 @@ def consecutive_views(vector: np.ndarray, like: list[np.ndarray]) -> list[np.nda
     return views
 
 
-def _vector_of(arrays: list[np.ndarray]) -> np.ndarray | None:
-    """The 1-D array that ``arrays`` are consecutive views of, in order, or None."""
-    base = arrays[0].base if arrays else None
-    if not isinstance(base, np.ndarray) or base.ndim != 1 or not base.flags.c_contiguous:
-        return None
-    address = base.ctypes.data
-    for a in arrays:
-        if a.base is not base or not a.flags.c_contiguous or a.ctypes.data != address:
-            return None
-        address += a.nbytes
-    return base if address == base.ctypes.data + base.nbytes else None
-
-
 class Optimizer:
     """Base class: learning-rate bookkeeping, the stopping rule, theta as one vector.
 
@@ -109,28 +96,28 @@ class Optimizer:
         self._step_vector = np.empty(size, dtype=dtype)  # what theta loses this step
         self._step_views = consecutive_views(self._step_vector, params)
         self._scratch = np.empty(size, dtype=dtype)
-        self._seen: tuple = ((), None)  # (the gradient arrays last seen, their vector)
 
     @property
     def learning_rate(self) -> float:
         return self.state["learning_rate"]
 
-    def update_params(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
-        """One step, ``theta <- theta - step(dtheta)``, every array in place."""
+    def update_params(self, params: list[np.ndarray], grads: list[np.ndarray],
+                      grad_vector: np.ndarray | None = None) -> None:
+        """One step, ``theta <- theta - step(dtheta)``, every array in place.
+
+        ``grad_vector``: the one vector that ``grads`` are consecutive views of, when
+        there is one (:attr:`sknnedu.nn.network.Network.grad_vector`); the step then
+        reads it as it is. Otherwise the gradients are copied into one vector first.
+        """
         self.state["t"] += 1
-        self._step(self._gradient_vector(grads))
+        self._step(self._gradient_vector(grads, grad_vector))
         for p, s in zip(params, self._step_views):  # views of self._step_vector
             p -= s
 
-    def _gradient_vector(self, grads: list[np.ndarray]) -> np.ndarray:
-        """dtheta as one vector: the one the gradients are views of, or a copy."""
-        seen, vector = self._seen
-        if len(seen) != len(grads) or any(a is not b for a, b in zip(seen, grads)):
-            vector = _vector_of(grads)
-            if vector is not None and vector.dtype != self._grad.dtype:
-                vector = None
-            self._seen = (list(grads), vector)
-        if vector is None:
+    def _gradient_vector(self, grads: list[np.ndarray],
+                         vector: np.ndarray | None) -> np.ndarray:
+        """dtheta as one vector: ``vector`` itself, or a copy of ``grads``."""
+        if vector is None or vector.dtype != self._grad.dtype:
             vector = self._grad
             for view, g in zip(consecutive_views(vector, grads), grads):
                 view[...] = g

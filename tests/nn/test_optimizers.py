@@ -87,3 +87,27 @@ def test_float32_stays_float32():
         opt = cls(params, 0.01)
         opt.update_params(params, [g.astype(np.float32) for g in _grads(0)])
         assert all(p.dtype == np.float32 for p in params)
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam", "rmsprop"])
+def test_a_gradient_vector_is_read_as_it_is_and_steps_as_the_copies_do(name, monkeypatch):
+    """Given the vector the gradients are views of, the step reads that vector (no copy
+    into the optimiser's own) and moves the parameters exactly as from the list."""
+    from sknnedu.nn.optimizers import OPTIMIZERS, consecutive_views
+
+    rng = np.random.RandomState(0)
+    shapes = [(3, 4), (4,), (4, 2)]
+    start = [rng.randn(*s) for s in shapes]
+    vector = rng.randn(sum(int(np.prod(s)) for s in shapes))
+    grads = consecutive_views(vector, start)
+    a, b = [p.copy() for p in start], [p.copy() for p in start]
+    opt_a, opt_b = OPTIMIZERS[name](a), OPTIMIZERS[name](b)
+    seen = []
+    real = type(opt_a)._step
+    monkeypatch.setattr(type(opt_a), "_step", lambda self, g: (seen.append(g), real(self, g)))
+    for _ in range(3):
+        opt_a.update_params(a, grads, vector)
+        opt_b.update_params(b, [g.copy() for g in grads])
+    assert seen[0] is vector and seen[1] is not vector
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
