@@ -20,10 +20,11 @@ from ._sequence import _SequenceBody, set_params
 from .neural_network import NNClassifier, NNRegressor
 from .nn.layers import Activation
 from .nn.normalization import BatchNorm, init_norm, init_running
+from .nn.pooling import POOLINGS
 from .nn.residual import Fork, Join
 from .nn.sequence_conv import Conv1D, GlobalPool, init_conv1d
 
-READOUTS = ("avg", "max")
+READOUTS = tuple(sorted(POOLINGS))  # ('avg', 'max'): the kinds of global pooling
 
 
 class _ConvSequenceBody(_SequenceBody):

@@ -37,6 +37,7 @@ import numpy as np
 from .activations import DERIVATIVES, LEAKY_SLOPE, bind, check_activation
 from .initializers import RELU_FAMILY
 from .layers import Layer, Param
+from .pooling import is_pooling
 from .sequences import SequenceBatch, Sequences
 
 
@@ -268,7 +269,7 @@ class GlobalPool(Layer):
     """
 
     def __init__(self, mode: str = "avg") -> None:
-        if mode not in ("avg", "max"):
+        if not is_pooling(mode, none=False):
             raise ValueError(f"GlobalPool mode must be 'avg' or 'max'; got {mode!r}.")
         self.mode = mode
         self.last_input = None
