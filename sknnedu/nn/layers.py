@@ -51,6 +51,7 @@ convolution and pooling layers are in :mod:`sknnedu.nn.conv_layers`.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -80,7 +81,7 @@ def buffer(bufs: dict, name: str, shape: tuple, dtype) -> np.ndarray:
     epoch's first batch does not allocate again. The result is a view of ``shape`` (its
     content is whatever the last call left).
     """
-    size = int(np.prod(shape))
+    size = math.prod(shape)
     buf = bufs.get(name)
     if buf is None or buf.size < size or buf.dtype != dtype:
         buf = bufs[name] = np.empty(size, dtype=dtype)
