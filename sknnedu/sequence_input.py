@@ -32,11 +32,15 @@ import scipy.sparse as sp
 from sklearn.utils.validation import check_array, validate_data
 
 from .nn.embedding import PAD
-from .nn.geometry import check_finite, float_dtype
+from .nn.geometry import check_finite, float_dtype, nonfinite_rows
 from .nn.sequences import Sequences
 
 _EXPECTED = ("a 3-D array (n_sequences, n_steps, n_features), a 2-D array (n_sequences, "
              "n_steps) of univariate series, or a list of 2-D arrays (n_steps_i, n_features)")
+
+
+_NOT_FINITE = ("{what} contains NaN or infinity; fill or drop missing steps first "
+               "(sknnedu.datasets.load_ts(missing='nan') marks them as NaN).")
 
 
 def _check_values(a: np.ndarray, what: str) -> np.ndarray:
@@ -45,6 +49,14 @@ def _check_values(a: np.ndarray, what: str) -> np.ndarray:
     Numbers of any other dtype, object included (a DataFrame with a bool column), are
     converted to float64.
     """
+    a = _numbers(a, what)
+    a = a.astype(float_dtype(a.dtype), copy=False)
+    check_finite(a, what, _NOT_FINITE.format(what=what))
+    return a
+
+
+def _numbers(a: np.ndarray, what: str) -> np.ndarray:
+    """``a`` itself when it holds real numbers, object numbers as float64; else an error."""
     if a.dtype.kind == "c":
         raise ValueError(f"Complex data not supported; {what} is complex.")
     if a.dtype.kind not in "biuf":
@@ -55,9 +67,6 @@ def _check_values(a: np.ndarray, what: str) -> np.ndarray:
                 f"{what} must hold numbers; got dtype {a.dtype} with values that are not "
                 f"numbers ({exc}). Pass each sequence as an array of numbers, one row of "
                 "n_features per step.") from None
-    a = a.astype(float_dtype(a.dtype), copy=False)
-    check_finite(a, what, f"{what} contains NaN or infinity; fill or drop missing steps first "
-                 "(sknnedu.datasets.load_ts(missing='nan') marks them as NaN).")
     return a
 
 
@@ -113,8 +122,13 @@ def _from_pandas(X):
 # ------------------------------------------------------------------------------------------
 # feature sequences
 # ------------------------------------------------------------------------------------------
-def _list_of_sequences(X, what: str = "X") -> list[np.ndarray]:
-    """A list of (T_i, f) float arrays from a list of 1-D or 2-D array-likes."""
+def _list_of_sequences(X, what: str = "X") -> Sequences:
+    """:class:`Sequences` of float arrays (T_i, f) from a list of 1-D or 2-D array-likes.
+
+    Each sequence's shape and kind of numbers is checked on its own; the dtype (float32
+    when every sequence is float32, else float64) and the values (NaN, infinity) are
+    checked once, over all the steps together.
+    """
     seqs = []
     for i, s in enumerate(X):
         if sp.issparse(s):
@@ -128,7 +142,7 @@ def _list_of_sequences(X, what: str = "X") -> list[np.ndarray]:
                 f"{what}[{i}] must be a 2-D array (n_steps, n_features) or a 1-D univariate "
                 f"sequence; got {type(s).__name__} of shape {a.shape}. {what} must be "
                 f"{_EXPECTED}.")
-        a = _check_values(a, f"{what}[{i}]")  # numbers of object dtype become float64
+        a = _numbers(a, f"{what}[{i}]")  # numbers of object dtype become float64
         if a.ndim == 1:
             a = a[:, None]  # a univariate sequence
         if a.shape[0] == 0:
@@ -143,9 +157,13 @@ def _list_of_sequences(X, what: str = "X") -> list[np.ndarray]:
             f"The sequences of {what} have different numbers of features: {what}[0] has "
             f"{seqs[0].shape[1]}, {what}[{first}] has {seqs[first].shape[1]}.")
     dtypes = {a.dtype for a in seqs}
-    if len(dtypes) > 1:
-        seqs = [a.astype(np.float64) for a in seqs]
-    return seqs
+    dtype = float_dtype(dtypes.pop()) if len(dtypes) == 1 else np.dtype(np.float64)
+    out = Sequences([a.astype(dtype, copy=False) for a in seqs])
+    bad = np.flatnonzero(nonfinite_rows(out.steps))
+    if len(bad):  # the sequence of the first bad step
+        i = int(np.searchsorted(out.starts, bad[0], side="right")) - 1
+        raise ValueError(_NOT_FINITE.format(what=f"{what}[{i}]"))
+    return out
 
 
 def validate_sequences(estimator, X, *, reset: bool) -> Sequences:
@@ -192,7 +210,7 @@ def validate_sequences(estimator, X, *, reset: bool) -> Sequences:
                 f"X must be {_EXPECTED}; got a flat list of {len(X)} numbers. For one "
                 "univariate sequence pass [values]; for n samples of one value each, "
                 "a 2-D array of shape (n, 1).")
-        seqs = Sequences(_list_of_sequences(X))
+        seqs = _list_of_sequences(X)
         table = False
     elif hasattr(X, "ndim") and not sp.issparse(X) and getattr(X, "ndim", 0) >= 3:
         X = np.asarray(X)

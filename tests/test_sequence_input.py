@@ -216,3 +216,25 @@ def test_r4_20_raw_texts_get_the_text_sequencer_hint(X, embedding_dim):
     with pytest.raises(ValueError, match="X holds texts.*TextSequencer.*embedding_dim=16") as info:
         _small(embedding_dim=embedding_dim).fit(X, [0, 1])
     assert "leave embedding_dim=None" not in str(info.value)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_non_finite_step_is_named_by_its_sequence(bad):
+    """The values of a list of sequences are checked once over all their steps; the
+    message names the sequence that holds the first bad step, whatever its place."""
+    seqs = [np.ones((3, 2)), np.ones((1, 2)), np.ones((4, 2)), np.ones((2, 2))]
+    seqs[2][3, 1] = bad
+    seqs[3][0, 0] = bad
+    with pytest.raises(ValueError, match=r"^X\[2\] contains NaN or infinity; fill or drop"):
+        RNNClassifier(max_iter=1).fit(seqs, [0, 1, 0, 1])
+
+
+@pytest.mark.parametrize("dtypes, expected", [
+    ((np.float32, np.float32), np.float32), ((np.float64, np.float64), np.float64),
+    ((np.float32, np.float64), np.float64), ((np.int64, np.int64), np.float64),
+    ((np.float32, np.int32), np.float64), ((np.float16, np.float16), np.float64)])
+def test_a_list_of_sequences_is_float32_only_when_every_sequence_is(dtypes, expected):
+    est = RNNClassifier()
+    seqs = validate_sequences(est, [np.ones((2, 3), dtype=dtypes[0]),
+                                    np.ones((4, 3), dtype=dtypes[1])], reset=True)
+    assert seqs.dtype == expected and seqs.steps.dtype == expected
