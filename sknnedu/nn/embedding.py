@@ -88,6 +88,9 @@ class Embedding(Layer):
     [[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [1.0, 1.0]]
     """
 
+    #: the dtype a network pads its batches of token ids into for this first layer
+    input_dtype = np.dtype(np.intp)
+
     def __init__(self, E: np.ndarray) -> None:
         if E.ndim != 2:
             raise ValueError(f"E must be a 2-D array (V, d); got shape {E.shape}.")
@@ -104,7 +107,7 @@ class Embedding(Layer):
         for the backward pass.
         """
         E = self.params[0]
-        batch = a_prev.pad(np.intp) if isinstance(a_prev, Sequences) else a_prev
+        batch = a_prev.pad(self.input_dtype) if isinstance(a_prev, Sequences) else a_prev
         ids = batch.data[:, :, 0]
         if ids.dtype.kind not in "iu":
             ids = ids.astype(np.intp)

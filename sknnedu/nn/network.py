@@ -30,6 +30,7 @@ from .activations import ACTIVATIONS
 from .layers import Layer, buffer
 from .losses import OutputLoss, output_loss
 from .optimizers import consecutive_views
+from .sequences import Sequences
 
 
 class Network:
@@ -92,14 +93,23 @@ class Network:
         self._bufs: dict = {}
         #: layers whose training statistics take the batch's sample weights (BatchNorm)
         self._weighing = [layer for layer in layers if hasattr(layer, "sample_weight")]
+        self._input_dtype = getattr(layers[0], "input_dtype", None) if layers else None
 
     def forward(self, X, training: bool = False) -> np.ndarray:
         """``a[L] = g[L](z[L])`` for the batch X: ``for layer in layers: a = layer.forward(a)``.
 
         ``g[L]`` is applied to a copy of the last layer's output, so that no layer's
         cache is overwritten; the copy lives in a buffer reused between batches.
+
+        Sequences (:class:`~sknnedu.nn.sequences.Sequences`, a batch of rows of the data
+        or the data itself) are padded here, once, into the one buffer every batch of
+        a fit reuses, in the dtype the first layer reads (its ``input_dtype``: token ids
+        for an embedding, the weights' dtype for a standardisation). A first layer
+        without ``input_dtype`` pads them itself.
         """
         a = X
+        if isinstance(X, Sequences) and self._input_dtype is not None:
+            a = X.pad(self._input_dtype)  # padded once, as the batch enters the network
         for layer in self.layers:
             a = layer.forward(a, training)
         P = buffer(self._bufs, "P", a.shape, a.dtype)

@@ -41,13 +41,17 @@ class SequenceBatch:
         ``t < lengths[i]``.
     full : ndarray of bool, shape (T,)
         Steps at which no sequence is padded (the mask can be skipped there).
+    scratch : bool
+        Whether ``data`` is a buffer that the layer reading it may overwrite: True for
+        the batch :meth:`Sequences.pad` makes (nobody else reads it), False otherwise.
     """
 
-    __slots__ = ("data", "lengths", "mask", "full")
+    __slots__ = ("data", "lengths", "mask", "full", "scratch")
 
-    def __init__(self, data: np.ndarray, lengths: np.ndarray) -> None:
+    def __init__(self, data: np.ndarray, lengths: np.ndarray, scratch: bool = False) -> None:
         self.data = data
         self.lengths = lengths
+        self.scratch = scratch
         self.mask = np.arange(data.shape[0])[:, None] < lengths[None, :]
         self.full = self.mask.all(axis=1)
 
@@ -161,7 +165,7 @@ class Sequences:
             t = np.arange(len(i)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
             starts = self.starts if self.rows is None else self.starts[self.rows]
             out[t, i] = self.steps[starts[i] + t]
-        return SequenceBatch(out, self.lengths)
+        return SequenceBatch(out, self.lengths, scratch=True)
 
 
 class Standardize(Layer):
@@ -183,20 +187,22 @@ class Standardize(Layer):
     def __init__(self, mean: np.ndarray, scale: np.ndarray) -> None:
         self.mean = mean
         self.inv_scale = (1.0 / scale).astype(scale.dtype)
+        #: the dtype a network pads its batches into for this first layer
+        self.input_dtype = mean.dtype
 
     def forward(self, a_prev, training: bool = False) -> SequenceBatch:
         """The standardised batch, ``(T, m, f)``, in the dtype of ``mean``.
 
-        Sequences are padded once, straight into the dtype of ``mean``, and standardised
-        in place in that padded batch, which is this call's own; a batch handed in
-        already padded is left as it is, the result going to a buffer of this layer's.
+        A batch that :meth:`Sequences.pad` made (a network pads its batches into
+        ``input_dtype``, the dtype of ``mean``) is standardised in place: it is nobody
+        else's. Any other batch is left as it is, the result going to a buffer of this
+        layer's.
         """
-        if isinstance(a_prev, Sequences):
-            batch = a_prev.pad(self.mean.dtype)
+        batch = a_prev.pad(self.input_dtype) if isinstance(a_prev, Sequences) else a_prev
+        if batch.scratch and batch.data.dtype == self.input_dtype:
             out = batch.data
         else:
-            batch = a_prev
-            out = self.buffer("out", batch.data.shape, self.mean.dtype)
+            out = self.buffer("out", batch.data.shape, self.input_dtype)
         np.subtract(batch.data, self.mean, out=out)
         out *= self.inv_scale
         return batch if out is batch.data else SequenceBatch(out, batch.lengths)
