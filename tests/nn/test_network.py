@@ -145,3 +145,34 @@ def test_the_network_starts_backward_at_whatever_layer_is_last():
     np.testing.assert_allclose(P, expected / expected.sum(axis=1, keepdims=True))
     net.loss_grad(X, np.eye(2)[[0, 1, 0, 1, 0, 1]])
     np.testing.assert_allclose(net.grads[1], (P - np.eye(2)[[0, 1, 0, 1, 0, 1]]).mean(0))
+
+
+def test_sequences_are_padded_once_as_they_enter_the_network():
+    """Network.forward pads a Sequences batch into the first layer's input_dtype, in the
+    buffer that the data's row views share, and a standardisation works in place there:
+    one copy of the batch. A batch handed in already padded is left as it was."""
+    from sknnedu.nn.recurrent import Readout
+    from sknnedu.nn.sequences import SequenceBatch, Sequences, Standardize
+
+    rng = np.random.RandomState(0)
+    data = Sequences([rng.randn(T, 2) for T in (3, 5, 2, 4)])
+    mean, scale = np.array([0.5, -1.0], np.float32), np.array([2.0, 4.0], np.float32)
+    std = Standardize(mean, scale)
+    net = Network([std, Readout("mean"), Dense(np.ones((2, 1), np.float32),
+                                               np.zeros(1, np.float32), "identity")],
+                  "squared_error")
+    assert net._input_dtype == np.float32
+    seen, real = [], std.forward
+    std.forward = lambda a, training=False: seen.append(real(a, training)) or seen[-1]
+    batch = data[[1, 3]]
+    net.forward(batch)
+    out = seen[0].data.copy()
+    expected = (batch.pad(np.float64).data - mean) / scale
+    np.testing.assert_allclose(out, expected, rtol=1e-6)
+    # the standardised batch is the padded one: the next pad of this data reuses it
+    assert np.shares_memory(seen[0].data, data[[0]].pad(np.float32).data)
+    given = SequenceBatch(batch.pad(np.float32).data.copy(), batch.lengths)
+    before = given.data.copy()
+    out = std.forward(given)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-6)
+    np.testing.assert_array_equal(given.data, before)   # not scratch: not overwritten
