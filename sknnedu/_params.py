@@ -8,6 +8,7 @@ estimator adds its own through the ``_check_own_params`` hook.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -21,8 +22,13 @@ LEARNING_RATES = ("constant", "invscaling", "adaptive")
 
 
 def _real(v) -> bool:
-    """A finite real number, not a bool."""
-    return isinstance(v, numbers.Real) and not isinstance(v, bool) and bool(np.isfinite(v))
+    """A finite real number, not a bool (any: ``10**30`` and ``Fraction(1, 3)`` too)."""
+    if not isinstance(v, numbers.Real) or isinstance(v, bool):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:  # an int beyond a float's range
+        return False
 
 
 def _integer(v) -> bool:
@@ -72,7 +78,8 @@ def size_pairs(spec, name: str, pair: str, default: str, check_kind,
     ``pair`` names the pair in messages (``"(size, activation)"``), ``example`` shows one.
     """
     entries = [spec] if _integer(spec) else spec
-    if isinstance(spec, str) or not hasattr(entries, "__iter__"):
+    if entries is spec and (isinstance(spec, (str, bytes)) or not hasattr(spec, "__iter__")
+                            or getattr(spec, "ndim", 1) == 0):  # a 0-d array: no entries
         raise ValueError(f"{name} must be an int or a sequence of ints and {pair} pairs; "
                          f"got {spec!r}.")
     pairs = []
