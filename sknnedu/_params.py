@@ -60,9 +60,11 @@ def check_sample_weight(sample_weight, n: int) -> np.ndarray | None:
         )
     if not np.isfinite(sample_weight).all() or (sample_weight < 0).any():
         raise ValueError("sample_weight must be finite and non-negative.")
-    if not np.isfinite(sample_weight.sum()):
+    with np.errstate(over="ignore"):  # an overflowing sum is the error below, not a warning
+        total = sample_weight.sum()
+    if not np.isfinite(total):
         raise ValueError(
-            f"sample_weight sums to {sample_weight.sum()}; rescale the weights "
+            f"sample_weight sums to {total}; rescale the weights "
             "(only their ratios matter, and alpha's strength)."
         )
     return sample_weight

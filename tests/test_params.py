@@ -117,10 +117,12 @@ def test_negative_nan_and_infinite_weights_are_refused_like_scikit_learn(sw):
 
 
 def test_weights_whose_sum_overflows_are_refused():
-    with np.errstate(over="ignore"), pytest.raises(ValueError, match=re.escape(
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the overflow is the error, not a RuntimeWarning too
+        with pytest.raises(ValueError, match=re.escape(
             "sample_weight sums to inf; rescale the weights (only their ratios matter, "
             "and alpha's strength).")):
-        check_sample_weight(np.full(3, 1e308), 3)
+            check_sample_weight(np.full(3, 1e308), 3)
     assert np.isfinite(check_sample_weight(np.full(3, 1e307), 3).sum())
 
 
