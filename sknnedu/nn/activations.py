@@ -163,13 +163,14 @@ def bind(name: str, slope: float = LEAKY_SLOPE) -> tuple[ActivationFn, Callable 
 
     ``g(Z)`` maps in place; ``g'(A, delta)`` does ``delta *= g'(z)`` in place, written with
     ``A = g(z)`` (None for an activation nothing trains through). Only ``'leakyrelu'``
-    reads gamma (``slope``), so the layer's forward and backward pass it on no call.
+    reads gamma (``slope``), so the layer's forward and backward pass it on no call. An
+    unknown name is a ValueError (:func:`check_activation`).
 
     >>> g, g_prime = bind("leakyrelu", slope=0.1)
     >>> g(np.array([-2.0, 3.0])).tolist()
     [-0.2, 3.0]
     """
-    g, g_prime = ACTIVATIONS[name], DERIVATIVES.get(name)
+    g, g_prime = ACTIVATIONS[check_activation(name)], DERIVATIVES.get(name)
     if name == "leakyrelu":
         g, g_prime = partial(g, slope=slope), partial(g_prime, slope=slope)
     return g, g_prime

@@ -173,7 +173,7 @@ def test_bind_returns_the_plain_functions_of_the_other_activations(name):
 
 
 def test_bind_refuses_an_unknown_name():
-    with pytest.raises(KeyError):
+    with pytest.raises(ValueError, match="Unknown activation 'swish'; expected one of"):
         bind("swish")
 
 
