@@ -343,8 +343,9 @@ class Recurrent(Layer):
         h, dtype, cell = self.units, W_x.dtype, CELLS[self.cell]
         Z = self.buffer(f"Z{d}", (T, m, W_x.shape[1]), dtype)
         H = self.buffer(f"H{d}", (T, m, h), dtype)
-        kept = {k: Z if k == "gates" else self.buffer(f"{k}{d}", (T, m, h), dtype)
-                for k in cell.keeps}
+        kept = {}  # what the cell keeps for backward: its gates in Z's place, C, TC, RH
+        for k in cell.keeps:
+            kept[k] = Z if k == "gates" else self.buffer(f"{k}{d}", (T, m, h), dtype)
         tmp = self.buffer("tmp", (m, W_x.shape[1]), dtype)
         # the input projection of every step at once: (T m, f) (f, G h), then + b
         np.matmul(X.reshape(T * m, f), W_x, out=Z.reshape(T * m, -1))
