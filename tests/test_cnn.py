@@ -1,12 +1,11 @@
 """CNNClassifier: end-to-end training through conv and pooling layers."""
 
 import pickle
-import warnings
 
 import numpy as np
 import pytest
+from quiet_fits import quiet_fit
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from sknnedu import CNNClassifier, ConvFeatureTransformer, gradient_check
@@ -20,12 +19,6 @@ RNG = np.random.RandomState(0)
 def digits():
     X, y = load_digits(return_X_y=True)
     return (X[:400] / 16).astype(np.float32), y[:400]
-
-
-def quiet_fit(est, X, y, **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return est.fit(X, y, **kw)
 
 
 def small_cnn(**kw):

@@ -4,23 +4,16 @@ input scale of extreme pixels) and the words of its errors about image sizes."""
 
 import re
 import tracemalloc
-import warnings
 
 import numpy as np
 import pytest
+from quiet_fits import quiet
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 
 from sknnedu import CNNClassifier
 
 DIGITS_X, DIGITS_Y = load_digits(return_X_y=True)
 X, Y = DIGITS_X[:400] / 16, DIGITS_Y[:400]
-
-
-def quiet(est, method, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return getattr(est, method)(*args, **kwargs)
 
 
 def tiny_cnn(**kw):

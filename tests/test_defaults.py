@@ -7,22 +7,15 @@ initialisation stays available for the deep ReLU stacks it is right for.
 """
 
 import inspect
-import warnings
 
 import numpy as np
 import pytest
+from quiet_fits import quiet_fit
 from sklearn.datasets import load_breast_cancer, load_digits, make_classification, make_regression
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import StandardScaler
 
 from sknnedu import NNClassifier, NNRegressor
-
-
-def quiet_fit(est, X, y):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return est.fit(X, y)
 
 
 def digits():

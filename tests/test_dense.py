@@ -4,11 +4,10 @@ draws against the initialisers' formulas), and _DenseNetwork._params on a fitted
 NNClassifier with batch normalisation."""
 
 import copy
-import warnings
 
 import numpy as np
 import pytest
-from sklearn.exceptions import ConvergenceWarning
+from quiet_fits import quiet_fit
 
 from sknnedu import NNClassifier, NNRegressor
 from sknnedu._dense import BATCH_NORM_ATTRS, dense_head, init_dense
@@ -283,12 +282,6 @@ def test_init_dense_is_what_nnclassifier_starts_from():
 
 
 # ------------------------------------------------------------------ _DenseNetwork._params
-
-
-def quiet_fit(est, X, y):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return est.fit(X, y)
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 import pytest
+from quiet_fits import quiet
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
@@ -22,12 +23,6 @@ from sknnedu._training_state import TrainState, reference_loss
 
 DIGITS_X, DIGITS_Y = load_digits(return_X_y=True)
 DIGITS_X = DIGITS_X / 16
-
-
-def quiet(est, method, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return getattr(est, method)(*args, **kwargs)
 
 
 def falls_every_epoch(curve) -> bool:

@@ -7,14 +7,13 @@ state that lives only during a call.
 
 import inspect
 import re
-import warnings
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from quiet_fits import quiet
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
 from sknnedu import (
@@ -30,12 +29,6 @@ from sknnedu.nn.network import batches
 
 DIGITS_X, DIGITS_Y = load_digits(return_X_y=True)
 X, Y = DIGITS_X[:300] / 16, DIGITS_Y[:300]
-
-
-def quiet(est, method, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return getattr(est, method)(*args, **kwargs)
 
 
 # ------------------------------------------------------------------------ batches

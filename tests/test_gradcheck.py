@@ -15,8 +15,8 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from quiet_fits import quiet_fit
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 
@@ -25,12 +25,6 @@ from sknnedu import CNNClassifier, NNClassifier, NNRegressor, gradient_check
 X_ALL, Y_ALL = load_digits(return_X_y=True)
 X_ALL = X_ALL / 16
 X, Y = X_ALL[:300], Y_ALL[:300]
-
-
-def quiet_fit(est, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return est.fit(*args, **kwargs)
 
 
 @pytest.fixture(scope="module")

@@ -30,6 +30,7 @@ from odd_inputs import (
     snapshot,
     with_layout,
 )
+from quiet_fits import quiet_fit
 from sklearn.base import clone
 from sklearn.datasets import load_digits, make_classification, make_multilabel_classification
 from sklearn.exceptions import ConvergenceWarning
@@ -46,12 +47,6 @@ from sknnedu.feature_extraction import ConvFeatureTransformer
 def digits():
     X, y = load_digits(return_X_y=True)
     return X / 16.0, y
-
-
-def quiet_fit(est, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return est.fit(*args, **kwargs)
 
 
 # ----------------------------------------------------- agreement with scikit-learn

@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.exceptions import ConvergenceWarning
+from quiet_fits import quiet
 from sklearn.metrics import r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPRegressor
@@ -26,12 +26,6 @@ Y_POISSON = RNG.poisson(np.exp(0.5 * X[:, 0] + 0.3 * X[:, 1])).astype(float)
 Y_MULTI = np.c_[np.sin(X @ RNG.randn(5)), X[:, 0] * X[:, 1], X[:, 2]]
 SW = RNG.uniform(0.2, 2, 150)
 TARGET = {"squared_error": Y_SQ, "poisson": Y_POISSON}
-
-
-def quiet(est, method="fit", *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return getattr(est, method)(*args, **kwargs)
 
 
 def glorot_start(units, seed, factor=6.0):

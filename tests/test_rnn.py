@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from quiet_fits import quiet_fit as quiet
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, cross_val_score
 
@@ -14,12 +15,6 @@ from sknnedu import RNNClassifier, RNNRegressor, gradient_check
 RNG = np.random.RandomState(0)
 RAGGED = [RNG.randn(RNG.randint(3, 12), 2) for _ in range(40)]
 Y_RAGGED = np.array([int(x[:, 0].mean() > 0) for x in RAGGED])
-
-
-def quiet(est, *args, **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return est.fit(*args, **kw)
 
 
 def small(cls=RNNClassifier, **kw):

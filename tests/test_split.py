@@ -1,19 +1,11 @@
 """sknnedu._split: the validation split of early stopping, and errors that speak of y."""
 
-import warnings
 
 import numpy as np
 import pytest
-from sklearn.exceptions import ConvergenceWarning
+from quiet_fits import quiet
 
 from sknnedu import NNClassifier
-
-
-def quiet(est, method, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return getattr(est, method)(*args, **kwargs)
-
 
 # ------------------------------------- hardening item 15: early-stopping split errors speak of y
 

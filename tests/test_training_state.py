@@ -15,6 +15,7 @@ import warnings
 
 import numpy as np
 import pytest
+from quiet_fits import quiet
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics import accuracy_score
@@ -29,12 +30,6 @@ X_ALL = X_ALL / 16
 X, Y = X_ALL[:500], Y_ALL[:500]
 TARGETS = {NNClassifier: Y, NNRegressor: Y / 9.0}  # the regressor learns the digit value
 ESTIMATORS = [NNClassifier, NNRegressor]
-
-
-def quiet(est, method, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return getattr(est, method)(*args, **kwargs)
 
 
 def assert_same_state(a, b, path="vars"):

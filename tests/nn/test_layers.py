@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+from quiet_fits import quiet
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
@@ -126,7 +127,6 @@ def test_a_layer_that_breaks_the_protocol_is_refused():
         check_layer(layer)
     with pytest.raises(TypeError, match="one of each"):
         Network([layer], "squared_error")
-
 
 
 # ------------------------------------------------------- Activation and Dropout on sequences
@@ -264,12 +264,6 @@ def test_dropout_on_arrays_draws_as_before():
 
 DIGITS_X, DIGITS_Y = load_digits(return_X_y=True)
 X, Y = DIGITS_X[:400] / 16, DIGITS_Y[:400]
-
-
-def quiet(est, method, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return getattr(est, method)(*args, **kwargs)
 
 
 def tiny_cnn(**kw):
