@@ -16,8 +16,8 @@ change anywhere else.
     ``value`` is a *reference* to the estimator's fitted array (``coefs_[l-1]``,
     ``intercepts_[l-1]``, ...), which the optimiser updates in place: the fitted arrays
     are the model. ``penalized`` says whether the L2 penalty ``alpha / 2 ||theta||^2``
-    applies to it (weights: yes; biases: no). ``declare`` derives from the records the
-    three tuples the network and the optimisers read, ``params`` (the arrays),
+    applies to it (weights: yes; biases: no). ``declare`` derives from the records what
+    the network and the optimisers read, the list ``params`` (the arrays) and the tuples
     ``param_names`` and ``penalized``, so they cannot disagree.
 ``grads`` : list of ndarray
     One array per parameter, of its shape and dtype, allocated once and written *in place*
